@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace FastBuddy;
+
+/// <summary>How a <see cref="BuddyArena"/> is laid out and how its allocation policy is tuned.</summary>
+public sealed class ArenaOptions
+{
+    /// <summary>Page size in bytes: a power of two from 64 B to 1 MiB.</summary>
+    public int PageSize { get; set; } = 4096;
+
+    /// <summary>Number of orders: blocks of 2^0 .. 2^(MaxOrder-1) pages (1 .. <see cref="BuddyArena.MaxOrderLimit"/>).</summary>
+    public int MaxOrder { get; set; } = 11;
+
+    /// <summary>Zones, low to high. Empty: one zone "Normal" of <see cref="ArenaBytes"/>.</summary>
+    public IList<ZoneOptions> Zones { get; } = new List<ZoneOptions>();
+
+    /// <summary>Size of the single default zone; must be 0 when <see cref="Zones"/> is given.</summary>
+    public nuint ArenaBytes { get; set; }
+
+    /// <summary>Run kswapd and kreclaimd on a background thread (otherwise their work runs in callers and <see cref="BuddyArena.Balance"/>).</summary>
+    public bool BackgroundReclaim { get; set; } = true;
+
+    /// <summary>One deadline for every wait of one allocation call; <see cref="Timeout.InfiniteTimeSpan"/> allowed.</summary>
+    public TimeSpan AllocWaitTimeout { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Asked before an allocation fails; may free memory and ask for one retry.</summary>
+    public OutOfMemoryHandler? OutOfMemory { get; set; }
+
+    /// <summary>2.4's zone_balance_ratio for every zone but the lowest (or the only one).</summary>
+    public int BalanceRatio { get; set; } = 128;
+
+    /// <summary>zone_balance_ratio of the lowest zone when there are several.</summary>
+    public int LowestZoneBalanceRatio { get; set; } = 32;
+
+    /// <summary>zone_balance_min: lower clamp of pages_min, in pages.</summary>
+    public int BalanceMin { get; set; } = 10;
+
+    /// <summary>zone_balance_max: upper clamp of pages_min, in pages.</summary>
+    public int BalanceMax { get; set; } = 255;
+
+    /// <summary>Receives the "N-order allocation failed" warnings and callback failures; null logs nothing.</summary>
+    public ILogger? Logger { get; set; }
+}

@@ -1,0 +1,52 @@
+using System.Runtime.InteropServices;
+
+namespace FastBuddy.Buddy;
+
+/// <summary>
+/// One page's out-of-band metadata: 16 bytes in a pinned array, never inside user memory.
+/// </summary>
+/// <remarks>
+/// <see cref="Next"/>/<see cref="Prev"/> thread the page onto exactly one intrusive list at a time: a free area's
+/// list while it heads a free block, or one of the zone's LRU lists while it is a cached page. Links are 32-bit
+/// page indices within the zone. <see cref="Owner"/> indexes the arena's owner table (no object references, so the
+/// array can be pinned).
+/// </remarks>
+[StructLayout(LayoutKind.Sequential)]
+internal struct PageDescriptor
+{
+    public int Next;
+    public int Prev;
+    public int Owner;
+    public PageFlags Flags;
+    public byte Order;
+    public byte Age;
+}
+
+/// <summary>State bits of a <see cref="PageDescriptor"/>.</summary>
+[Flags]
+internal enum PageFlags : ushort
+{
+    None = 0,
+    /// <summary>Head of a block on a free area's list; <see cref="PageDescriptor.Order"/> is its order.</summary>
+    FreeHead = 1 << 0,
+    /// <summary>Head of a block handed out; <see cref="PageDescriptor.Order"/> is its order.</summary>
+    AllocatedHead = 1 << 1,
+    /// <summary>Was the head of a block that was freed; kept until the page is handed out again (double-free detection).</summary>
+    Freed = 1 << 2,
+    /// <summary>In the page cache (an allocated order-0 head on one of the LRU lists, or being laundered/evicted).</summary>
+    Cached = 1 << 3,
+    /// <summary>Needs Writeback before it can be reclaimed.</summary>
+    Dirty = 1 << 4,
+    /// <summary>Touched since the last scan.</summary>
+    Referenced = 1 << 5,
+    /// <summary>On the zone's active list.</summary>
+    OnActive = 1 << 6,
+    /// <summary>On the zone's inactive_dirty list.</summary>
+    OnInactiveDirty = 1 << 7,
+    /// <summary>On the zone's inactive_clean list.</summary>
+    OnInactiveClean = 1 << 8,
+    /// <summary>A Writeback is running for the page (it stays on inactive_dirty meanwhile).</summary>
+    Laundering = 1 << 9,
+    /// <summary>Any list bit.</summary>
+    OnAnyList = OnActive | OnInactiveDirty | OnInactiveClean,
+}

@@ -1,0 +1,271 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using FastBuddy.Platform;
+
+namespace FastBuddy.Buddy;
+
+/// <summary>
+/// One zone: a contiguous, aligned region of the arena with its own free areas, merge bitmaps, page-cache lists,
+/// counters, watermarks and lock.
+/// </summary>
+/// <remarks>
+/// This is the mechanism of the 2.4 buddy system and nothing of its policy. Free blocks of order k sit on
+/// <c>_free[k]</c>, an intrusive list through their head descriptors; <see cref="MergeBitmap"/> pairs them.
+/// <see cref="RmQueue"/> takes the smallest sufficient block and splits the rest down into the lower free areas;
+/// <see cref="FreeBlock"/> toggles the pair bit at each order and merges while the buddy is free, up to
+/// MaxOrder-1. A zone whose size is not a multiple of the largest block starts with its tail as smaller blocks;
+/// a buddy that reaches past the end is never free, so it never merges. Every member that reads or writes state
+/// requires <see cref="Lock"/> to be held, except the immutable geometry.
+/// </remarks>
+internal sealed unsafe class Zone : IDisposable
+{
+    private readonly PageDescriptor[] _descriptors;
+    private readonly MergeBitmap _bitmap;
+    private readonly PageList[] _free;
+    private void* _memory;
+
+    public Zone(int index, string name, int pages, int pageShift, int maxOrder)
+    {
+        Index = index;
+        Name = name;
+        Pages = pages;
+        PageShift = pageShift;
+        MaxOrder = maxOrder;
+
+        nuint bytes = (nuint)pages << pageShift;
+        nuint largest = (nuint)1 << (pageShift + maxOrder - 1);
+        // Aligned to the largest block that can exist in this zone, so every block is aligned to its own size.
+        nuint alignment = Math.Min(largest, BitOperations.RoundUpToPowerOf2(bytes));
+        _memory = ArenaMemory.Reserve(bytes, alignment);
+        Base = (nint)_memory;
+
+        _descriptors = GC.AllocateArray<PageDescriptor>(pages, pinned: true);
+        Desc = (PageDescriptor*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_descriptors));
+        _bitmap = new MergeBitmap(pages, maxOrder);
+        _free = new PageList[maxOrder];
+        _free.AsSpan().Fill(PageList.Empty);
+        Active = PageList.Empty;
+        InactiveDirty = PageList.Empty;
+        InactiveClean = PageList.Empty;
+        SeedFreeAreas();
+    }
+
+    public readonly Lock Lock = new();
+    public int Index { get; }
+    public string Name { get; }
+    public int Pages { get; }
+    public int PageShift { get; }
+    public int MaxOrder { get; }
+    public nint Base { get; }
+    public nint End => Base + ((nint)Pages << PageShift);
+    public PageDescriptor* Desc { get; }
+
+    // Counters, all under Lock (summed across zones on read, so the fast path writes no shared atomic).
+    public long FreePages;
+    public long Allocations;
+    public long Frees;
+    public long Pressure;
+    public long Reclaimed;
+    public long Laundered;
+
+    // Watermarks (immutable after construction).
+    public long PagesMin;
+    public long PagesLow;
+    public long PagesHigh;
+
+    // The page cache's LRU lists (Policy/PageCache owns their meaning).
+    public PageList Active;
+    public PageList InactiveDirty;
+    public PageList InactiveClean;
+
+    /// <summary>Bytes of metadata: descriptors plus bitmaps.</summary>
+    public long MetadataBytes => (long)Pages * sizeof(PageDescriptor) + _bitmap.Bytes;
+
+    public long FreeBlocks(int order) => _free[order].Count;
+    public int FreeListHead(int order) => _free[order].Head;
+    public bool BitmapBit(int page, int order) => _bitmap.Test(page, order);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void* Address(int page) => (byte*)_memory + ((nint)page << PageShift);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Contains(nint p) => (nuint)(p - Base) < ((nuint)Pages << PageShift);
+
+    /// <summary>Puts the whole zone into the free areas: max-order blocks, then the tail as smaller blocks.</summary>
+    private void SeedFreeAreas()
+    {
+        int page = 0;
+        for (int order = MaxOrder - 1; order >= 0; order--)
+        {
+            int size = 1 << order;
+            while (Pages - page >= size)
+            {
+                AddFree(page, order);
+                page += size;
+            }
+        }
+        FreePages = Pages;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddFree(int page, int order)
+    {
+        ref PageDescriptor d = ref Desc[page];
+        d.Flags = (d.Flags & PageFlags.Freed) | PageFlags.FreeHead;
+        d.Order = (byte)order;
+        _free[order].PushHead(Desc, page);
+        if (order < MaxOrder - 1)
+            _bitmap.Toggle(page, order);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void TakeFree(int page, int order)
+    {
+        _free[order].Remove(Desc, page);
+        Desc[page].Flags &= ~PageFlags.FreeHead;
+        if (order < MaxOrder - 1)
+            _bitmap.Toggle(page, order);
+    }
+
+    /// <summary>
+    /// 2.4's <c>rmqueue</c>: takes the smallest free block of at least <paramref name="order"/>, splits the
+    /// surplus down into the lower free areas, and returns the page index of a block of exactly that order,
+    /// or -1. Refuses when the take would leave fewer than <paramref name="floor"/> free pages (the reserve).
+    /// </summary>
+    public int RmQueue(int order, long floor)
+    {
+        if (FreePages - (1L << order) < floor)
+            return -1;
+        for (int current = order; current < MaxOrder; current++)
+        {
+            int page = _free[current].Head;
+            if (page == PageList.Nil)
+                continue;
+            TakeFree(page, current);
+            // expand(): hand the upper halves back, largest first.
+            while (current > order)
+            {
+                current--;
+                AddFree(page + (1 << current), current);
+            }
+            ref PageDescriptor d = ref Desc[page];
+            d.Flags = PageFlags.AllocatedHead;
+            d.Order = (byte)order;
+            d.Age = 0;
+            d.Owner = 0;
+            FreePages -= 1L << order;
+            Allocations++;
+            Pressure++;
+            return page;
+        }
+        return -1;
+    }
+
+    /// <summary>Why freeing <paramref name="page"/> as <paramref name="order"/> would be wrong, or Ok.</summary>
+    public FastBuddyStatus CheckFree(int page, int order)
+    {
+        ref PageDescriptor d = ref Desc[page];
+        if ((d.Flags & PageFlags.AllocatedHead) != 0)
+        {
+            if ((d.Flags & PageFlags.Cached) != 0)
+                return FastBuddyStatus.Busy;
+            return d.Order == order ? FastBuddyStatus.Ok : FastBuddyStatus.OrderMismatch;
+        }
+        return ClassifyNonHead(page);
+    }
+
+    /// <summary>The error path: is <paramref name="page"/> inside an allocated block, or a freed head?</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private FastBuddyStatus ClassifyNonHead(int page)
+    {
+        if ((Desc[page].Flags & PageFlags.FreeHead) != 0)
+            return FastBuddyStatus.DoubleFree;
+        for (int order = 1; order < MaxOrder; order++)
+        {
+            int head = page & ~((1 << order) - 1);
+            ref PageDescriptor h = ref Desc[head];
+            if (h.Order >= order && (h.Flags & PageFlags.AllocatedHead) != 0)
+                return FastBuddyStatus.NotABlock;
+            if (h.Order >= order && (h.Flags & PageFlags.FreeHead) != 0)
+                break;
+        }
+        // Inside a free block: a page that headed a freed block is a double free; any other is not a block.
+        return (Desc[page].Flags & PageFlags.Freed) != 0 ? FastBuddyStatus.DoubleFree : FastBuddyStatus.NotABlock;
+    }
+
+    /// <summary>
+    /// 2.4's <c>__free_pages_ok</c>: returns a checked block to the free areas, merging with free buddies.
+    /// </summary>
+    public void FreeBlock(int page, int order)
+    {
+        Desc[page].Flags = PageFlags.Freed;
+        FreePages += 1L << order;
+        Frees++;
+        if (Pressure > 0)
+            Pressure--;
+        Coalesce(page, order);
+    }
+
+    private void Coalesce(int page, int order)
+    {
+        while (order < MaxOrder - 1)
+        {
+            // Toggle first: 1 means the buddy is busy (it was 0: neither free), 0 means it is free: merge.
+            if (_bitmap.Toggle(page, order))
+                break;
+            int buddy = page ^ (1 << order);
+            _free[order].Remove(Desc, buddy);
+            Desc[buddy].Flags &= ~PageFlags.FreeHead;
+            page &= ~(1 << order);
+            order++;
+        }
+        ref PageDescriptor d = ref Desc[page];
+        d.Flags = (d.Flags & PageFlags.Freed) | PageFlags.FreeHead;
+        d.Order = (byte)order;
+        _free[order].PushHead(Desc, page);
+    }
+
+    /// <summary>
+    /// Grows an allocated block in place to <paramref name="newOrder"/> when every upper buddy on the way is a
+    /// whole free block. Returns false (and changes nothing) otherwise.
+    /// </summary>
+    public bool TryGrowInPlace(int page, int order, int newOrder)
+    {
+        if ((page & ((1 << newOrder) - 1)) != 0)
+            return false;
+        for (int o = order; o < newOrder; o++)
+        {
+            ref PageDescriptor b = ref Desc[page + (1 << o)];
+            if (page + (1 << o) >= Pages || (b.Flags & PageFlags.FreeHead) == 0 || b.Order != o)
+                return false;
+        }
+        for (int o = order; o < newOrder; o++)
+            TakeFree(page + (1 << o), o);
+        long grown = (1L << newOrder) - (1L << order);
+        FreePages -= grown;
+        Pressure += grown;
+        Desc[page].Order = (byte)newOrder;
+        return true;
+    }
+
+    /// <summary>Shrinks an allocated block in place, freeing its upper halves.</summary>
+    public void ShrinkInPlace(int page, int order, int newOrder)
+    {
+        Desc[page].Order = (byte)newOrder;
+        for (int o = order - 1; o >= newOrder; o--)
+        {
+            FreePages += 1L << o;
+            Coalesce(page + (1 << o), o);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_memory != null)
+        {
+            ArenaMemory.Release(_memory);
+            _memory = null;
+        }
+    }
+}
