@@ -17,6 +17,11 @@ internal static class Program
     {
         try
         {
+            if (args.Any(a => a is "--help" or "-h"))
+            {
+                Console.Out.WriteLine(Usage);
+                return 0;
+            }
             bool hasCommand = args.Length > 0 && !args[0].StartsWith('-');
             string command = hasCommand ? args[0] : "demo";
             Dictionary<string, string> options = ParseOptions(hasCommand ? args[1..] : args);
@@ -47,7 +52,7 @@ internal static class Program
         catch (UsageException e)
         {
             Console.Error.WriteLine($"fastbuddy: {e.Message}");
-            Console.Error.Write(Usage);
+            Console.Error.WriteLine(Usage);
             return 2;
         }
         catch (Exception e)
@@ -79,8 +84,6 @@ internal static class Program
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Length; i++)
         {
-            if (args[i] is "--help" or "-h")
-                throw new UsageException("help");
             if (!args[i].StartsWith("--", StringComparison.Ordinal))
                 throw new UsageException($"unexpected argument '{args[i]}'");
             if (i + 1 >= args.Length)
