@@ -14,7 +14,7 @@ public unsafe class PageAllocBenchmarks
     private const string Order0 = "order-0 pair (4 KiB)";
     private const string Order4 = "order-4 pair (64 KiB)";
     private const string Order8 = "order-8 pair (1 MiB)";
-    private const string Batch = "256 x order-0, then 256 frees";
+    private const string Batch = "order-0 x256 held, then freed (per op)";
 
     private const int BatchSize = 256;
     private const int PageSize = 4096;
@@ -46,39 +46,39 @@ public unsafe class PageAllocBenchmarks
 
     // ------------------------------------------------------------ order 0 / 4 KiB
 
-    [Benchmark(Baseline = true, Description = "NativeMemory 4 KiB")]
+    [Benchmark(Baseline = true)]
     [BenchmarkCategory(Order0)]
-    public void NativeMemory4K() => NativeMemory.Free(NativeMemory.Alloc(PageSize));
+    public void NativeMemory_4KiB() => NativeMemory.Free(NativeMemory.Alloc(PageSize));
 
-    [Benchmark(Description = "FastBuddy order 0")]
+    [Benchmark]
     [BenchmarkCategory(Order0)]
-    public void BuddyOrder0() => _arena.FreePages(_arena.AllocPages(0, AllocFlags.Atomic), 0);
+    public void FastBuddy_Order0() => _arena.FreePages(_arena.AllocPages(0, AllocFlags.Atomic), 0);
 
     // ------------------------------------------------------------ order 4 / 64 KiB
 
-    [Benchmark(Baseline = true, Description = "NativeMemory 64 KiB")]
+    [Benchmark(Baseline = true)]
     [BenchmarkCategory(Order4)]
-    public void NativeMemory64K() => NativeMemory.Free(NativeMemory.Alloc(PageSize << 4));
+    public void NativeMemory_64KiB() => NativeMemory.Free(NativeMemory.Alloc(PageSize << 4));
 
-    [Benchmark(Description = "FastBuddy order 4")]
+    [Benchmark]
     [BenchmarkCategory(Order4)]
-    public void BuddyOrder4() => _arena.FreePages(_arena.AllocPages(4, AllocFlags.Atomic), 4);
+    public void FastBuddy_Order4() => _arena.FreePages(_arena.AllocPages(4, AllocFlags.Atomic), 4);
 
     // ------------------------------------------------------------ order 8 / 1 MiB
 
-    [Benchmark(Baseline = true, Description = "NativeMemory 1 MiB")]
+    [Benchmark(Baseline = true)]
     [BenchmarkCategory(Order8)]
-    public void NativeMemory1M() => NativeMemory.Free(NativeMemory.Alloc(PageSize << 8));
+    public void NativeMemory_1MiB() => NativeMemory.Free(NativeMemory.Alloc(PageSize << 8));
 
-    [Benchmark(Description = "FastBuddy order 8")]
+    [Benchmark]
     [BenchmarkCategory(Order8)]
-    public void BuddyOrder8() => _arena.FreePages(_arena.AllocPages(8, AllocFlags.Atomic), 8);
+    public void FastBuddy_Order8() => _arena.FreePages(_arena.AllocPages(8, AllocFlags.Atomic), 8);
 
     // ------------------------------------------------------------ batch: 256 held, then freed (per operation)
 
-    [Benchmark(Baseline = true, OperationsPerInvoke = 2 * BatchSize, Description = "NativeMemory 4 KiB x256")]
+    [Benchmark(Baseline = true, OperationsPerInvoke = 2 * BatchSize)]
     [BenchmarkCategory(Batch)]
-    public void NativeMemoryBatch()
+    public void NativeMemory_256x4KiB()
     {
         void** batch = _batch;
         for (int i = 0; i < BatchSize; i++)
@@ -87,9 +87,9 @@ public unsafe class PageAllocBenchmarks
             NativeMemory.Free(batch[i]);
     }
 
-    [Benchmark(OperationsPerInvoke = 2 * BatchSize, Description = "FastBuddy order 0 x256")]
+    [Benchmark(OperationsPerInvoke = 2 * BatchSize)]
     [BenchmarkCategory(Batch)]
-    public void BuddyBatch()
+    public void FastBuddy_256xOrder0()
     {
         BuddyArena arena = _arena;
         void** batch = _batch;
