@@ -34,8 +34,6 @@ public sealed unsafe class BuddyArena : IDisposable
     private readonly ILogger? _logger;
     private int _disposed;
 
-    [ThreadStatic] private static FastBuddyStatus t_lastError;
-
     /// <summary>Creates an arena; every zone's memory is reserved now (and not touched).</summary>
     /// <exception cref="FastBuddyException">The options are inconsistent (status <see cref="FastBuddyStatus.InvalidArgument"/>).</exception>
     public BuddyArena(ArenaOptions options)
@@ -92,8 +90,8 @@ public sealed unsafe class BuddyArena : IDisposable
     /// <summary>Why the calling thread's last allocation returned null (<see cref="FastBuddyStatus.Ok"/> after a success).</summary>
     public static FastBuddyStatus LastError
     {
-        get => t_lastError;
-        internal set => t_lastError = value;
+        get => ThreadState.Current.LastError;
+        internal set => ThreadState.Current.LastError = value;
     }
 
     internal ArenaOptions Options { get; }
@@ -139,6 +137,19 @@ public sealed unsafe class BuddyArena : IDisposable
         if ((uint)order >= (uint)MaxOrder)
             ThrowHelper.ThrowOrderOutOfRange(order, MaxOrder);
         Zone zone = Locate(block, out int page);
+        ref PageDescriptor d = ref zone.Desc[page];
+        // A plain allocated head of the right order, small enough for the per-CPU lists: park it, lock-free.
+        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && order < zone.PerCpuOrders)
+        {
+            Policy.FreeParked(zone, page, order);
+            return;
+        }
+        FreeLocked(zone, page, order, (nint)block);
+    }
+
+    /// <summary>The checked free under the zone lock; throws when the block is not a live block of that order.</summary>
+    private void FreeLocked(Zone zone, int page, int order, nint block)
+    {
         FastBuddyStatus status;
         lock (zone.Lock)
         {
@@ -147,7 +158,7 @@ public sealed unsafe class BuddyArena : IDisposable
                 zone.FreeBlock(page, order);
         }
         if (status != FastBuddyStatus.Ok)
-            ThrowHelper.ThrowFreeRejected(status, (nint)block, order);
+            ThrowHelper.ThrowFreeRejected(status, block, order);
         Policy.OnFree();
     }
 
@@ -217,18 +228,14 @@ public sealed unsafe class BuddyArena : IDisposable
         if (p == null)
             return;
         Zone zone = Locate(p, out int page);
-        int order;
-        FastBuddyStatus status;
-        lock (zone.Lock)
+        ref PageDescriptor d = ref zone.Desc[page];
+        int order = d.Order;
+        if (d.Flags == PageFlags.AllocatedHead && order < zone.PerCpuOrders)
         {
-            order = zone.Desc[page].Order;
-            status = zone.CheckFree(page, order);
-            if (status == FastBuddyStatus.Ok)
-                zone.FreeBlock(page, order);
+            Policy.FreeParked(zone, page, order);
+            return;
         }
-        if (status != FastBuddyStatus.Ok)
-            ThrowHelper.ThrowFreeRejected(status, (nint)p, order);
-        Policy.OnFree();
+        FreeLocked(zone, page, order, (nint)p);
     }
 
     /// <summary>Bytes usable at <paramref name="p"/>: the block's full size. 0 for null.</summary>
