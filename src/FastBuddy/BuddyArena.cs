@@ -162,6 +162,77 @@ public sealed unsafe class BuddyArena : IDisposable
         Policy.OnFree();
     }
 
+    /// <summary>
+    /// Allocates <c>pages.Length</c> order-0 pages at once into <paramref name="pages"/>, with one zone-lock round
+    /// trip per zone for what the fast path can serve. Returns how many were allocated: fewer than asked only when
+    /// the policy refuses the rest (see <see cref="LastError"/>); the entries past the count are left untouched.
+    /// </summary>
+    public int AllocPagesBulk(Span<nint> pages, AllocFlags flags = AllocFlags.Kernel)
+    {
+        ThrowIfDisposed();
+        if ((flags & ~AllocFlagsExtensions.All) != 0)
+            ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", nameof(flags));
+        int n = Policy.AllocateBulk(pages, flags, _zonelists[^1]);
+        if ((flags & AllocFlags.Zero) != 0)
+        {
+            foreach (nint p in pages[..n])
+                Platform.ArenaMemory.Zero((void*)p, (nuint)PageSize);
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// Frees order-0 pages at once, one lock round trip per zone. All or nothing: if any entry is not a live
+    /// order-0 page (or appears twice), nothing is freed and the first bad entry's status is thrown.
+    /// </summary>
+    public void FreePagesBulk(ReadOnlySpan<nint> pages)
+    {
+        ThrowIfDisposed();
+        if (pages.IsEmpty)
+            return;
+        Span<int> index = pages.Length <= 256 ? stackalloc int[pages.Length] : new int[pages.Length];
+        Span<byte> zoneOf = pages.Length <= 256 ? stackalloc byte[pages.Length] : new byte[pages.Length];
+        if (_zones.Length > byte.MaxValue)
+            ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, "Bulk frees support up to 255 zones.", nameof(pages));
+        for (int i = 0; i < pages.Length; i++)
+        {
+            zoneOf[i] = (byte)Locate((void*)pages[i], out index[i]).Index;
+        }
+        foreach (Zone zone in _zones)
+            zone.Lock.Enter();
+        FastBuddyStatus status = FastBuddyStatus.Ok;
+        int bad = 0;
+        try
+        {
+            // Check everything first (marking each page so that a duplicate shows), then free everything.
+            for (; bad < pages.Length; bad++)
+            {
+                Zone zone = _zones[zoneOf[bad]];
+                ref PageDescriptor d = ref zone.Desc[index[bad]];
+                status = (d.Flags & PageFlags.BulkMark) != 0 ? FastBuddyStatus.DoubleFree : zone.CheckFree(index[bad], 0);
+                if (status != FastBuddyStatus.Ok)
+                    break;
+                d.Flags |= PageFlags.BulkMark;
+            }
+            for (int i = 0; i < bad; i++)
+            {
+                Zone zone = _zones[zoneOf[i]];
+                if (status == FastBuddyStatus.Ok)
+                    zone.FreeBlock(index[i], 0);
+                else
+                    zone.Desc[index[i]].Flags &= ~PageFlags.BulkMark;
+            }
+        }
+        finally
+        {
+            foreach (Zone zone in _zones)
+                zone.Lock.Exit();
+        }
+        if (status != FastBuddyStatus.Ok)
+            ThrowHelper.ThrowFreeRejected(status, pages[bad], 0);
+        Policy.OnFree();
+    }
+
     /// <summary>True when <paramref name="p"/> points anywhere inside one of the arena's zones.</summary>
     public bool Owns(void* p)
     {

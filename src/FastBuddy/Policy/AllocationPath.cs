@@ -141,6 +141,54 @@ internal sealed unsafe class AllocationPath
         return Take(zone, order, flags, AllocationStep.FastPath);
     }
 
+    /// <summary>
+    /// Allocates up to <c>into.Length</c> order-0 pages: first the thread's parked pages, then one lock round trip
+    /// per zone that passes step 1 (taking pages while the zone stays at pages_low), then the rest one by one
+    /// through the whole policy. Returns how many were allocated (fewer only when the policy refuses).
+    /// </summary>
+    public int AllocateBulk(Span<nint> into, AllocFlags flags, Zone[] zonelist)
+    {
+        ThreadState state = ThreadState.Current;
+        int n = 0;
+        foreach (Zone zone in zonelist)
+        {
+            if (n == into.Length || Volatile.Read(ref zone.FreePages) < zone.PagesLow)
+                continue;
+            if (zone.PerCpuOrders > 0)
+            {
+                ThreadPageCache cache = _perCpu.For(state);
+                cache.Enter();
+                int page;
+                while (n < into.Length && (page = cache.Pop(zone.Index, 0)) >= 0)
+                {
+                    zone.Desc[page].Flags = PageFlags.AllocatedHead;
+                    cache.Served[zone.Index]++;
+                    into[n++] = (nint)zone.Address(page);
+                }
+                cache.Exit();
+            }
+            lock (zone.Lock)
+            {
+                int page;
+                while (n < into.Length && !_arena.IsDisposed && (page = zone.RmQueue(0, zone.PagesLow - 1)) >= 0)
+                {
+                    zone.CountServed(AllocationStep.FastPath);
+                    into[n++] = (nint)zone.Address(page);
+                }
+            }
+        }
+        while (n < into.Length)
+        {
+            void* block = Allocate(0, flags, zonelist);
+            if (block == null)
+                break;
+            into[n++] = (nint)block;
+        }
+        if (n == into.Length)
+            state.LastError = FastBuddyStatus.Ok;
+        return n;
+    }
+
     /// <summary>Parks a freed block in the thread's per-CPU list (spilling a batch when full).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void FreeParked(Zone zone, int page, int order)
