@@ -3,13 +3,13 @@ using System.Text;
 
 namespace FastBuddy.Cli;
 
-// Renders ArenaStats like /proc/buddyinfo plus the zone's watermarks and page-cache lists:
-// one row per zone, one column per order (cell = free blocks of that order).
+// Renders ArenaStats like /proc/buddyinfo plus the zone's watermarks and page-cache lists: one row per zone, one
+// column per order (cell = free blocks of that order); "pcp" = pages parked in per-CPU lists (not counted as free).
 internal static class BuddyInfoTable
 {
     public static string Render(ArenaStats stats, int maxOrder)
     {
-        var head = new List<string> { "zone", "pages", "free", "min", "low", "high", "active", "dirty", "clean" };
+        var head = new List<string> { "zone", "pages", "free", "pcp", "min", "low", "high", "active", "dirty", "clean" };
         int fixedColumns = head.Count;
         for (int order = 0; order < maxOrder; order++)
             head.Add("o" + order.ToString(CultureInfo.InvariantCulture));
@@ -19,7 +19,7 @@ internal static class BuddyInfoTable
         {
             var row = new List<string>
             {
-                z.Name, N(z.Pages), N(z.FreePages), N(z.PagesMin), N(z.PagesLow), N(z.PagesHigh),
+                z.Name, N(z.Pages), N(z.FreePages), N(z.PerCpuPages), N(z.PagesMin), N(z.PagesLow), N(z.PagesHigh),
                 N(z.ActivePages), N(z.InactiveDirtyPages), N(z.InactiveCleanPages),
             };
             for (int order = 0; order < maxOrder; order++)
@@ -28,7 +28,7 @@ internal static class BuddyInfoTable
         }
         rows.Add(
         [
-            "total", N(stats.TotalPages), N(stats.FreePages), N(stats.FreePagesMin), N(stats.FreePagesLow),
+            "total", N(stats.TotalPages), N(stats.FreePages), N(stats.PerCpuPages), N(stats.FreePagesMin), N(stats.FreePagesLow),
             N(stats.FreePagesHigh), N(stats.ActivePages), N(stats.InactiveDirtyPages), N(stats.InactiveCleanPages),
             .. Enumerable.Repeat("", maxOrder),
         ]);

@@ -43,10 +43,10 @@ internal static class Demo
         arena.Validate();
         workload.ReleaseAll();
         output.WriteLine($"released everything ({workload.CacheRemoved} pages taken back out of the cache)");
-        arena.Validate();
         ArenaStats final = WaitForAllFree(arena);
         StatsReport.Print(output, "after release", arena);
         StatsReport.PrintCounters(output, arena);
+        arena.Validate(); // (also drains the per-CPU lists back into the free areas)
         if (final.FreePages + final.PerCpuPages != final.TotalPages)
             throw new InvalidOperationException(
                 $"{final.TotalPages - final.FreePages - final.PerCpuPages} pages are neither free nor held by anyone after the release.");
