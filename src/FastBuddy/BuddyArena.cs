@@ -138,8 +138,9 @@ public sealed unsafe class BuddyArena : IDisposable
             ThrowHelper.ThrowOrderOutOfRange(order, MaxOrder);
         Zone zone = Locate(block, out int page);
         ref PageDescriptor d = ref zone.Desc[page];
-        // A plain allocated head of the right order, small enough for the per-CPU lists: park it, lock-free.
-        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && order < zone.PerCpuOrders)
+        // A plain allocated head of the right order, small enough for the per-CPU lists: park it, lock-free
+        // (unless an allocation is waiting for a free: then it goes straight to the zone).
+        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && order < zone.PerCpuOrders && !Policy.Frees.HasWaiters)
         {
             Policy.FreeParked(zone, page, order);
             return;
@@ -301,7 +302,7 @@ public sealed unsafe class BuddyArena : IDisposable
         Zone zone = Locate(p, out int page);
         ref PageDescriptor d = ref zone.Desc[page];
         int order = d.Order;
-        if (d.Flags == PageFlags.AllocatedHead && order < zone.PerCpuOrders)
+        if (d.Flags == PageFlags.AllocatedHead && order < zone.PerCpuOrders && !Policy.Frees.HasWaiters)
         {
             Policy.FreeParked(zone, page, order);
             return;

@@ -223,7 +223,7 @@ internal sealed unsafe class PerCpuLists
                     {
                         zone.Steps[(int)Policy.AllocationStep.FastPath] += cache.Served[z];
                         zone.Frees += cache.Freed[z];
-                        zone.Pressure = Math.Max(0, zone.Pressure + cache.Served[z] - cache.Freed[z]);
+                        zone.Pressure += cache.Served[z] - cache.Freed[z];
                     }
                 }
             }

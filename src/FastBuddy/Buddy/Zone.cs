@@ -212,8 +212,7 @@ internal sealed unsafe class Zone : IDisposable
     public void FreeBlock(int page, int order)
     {
         Frees++;
-        if (Pressure > 0)
-            Pressure--;
+        Pressure--; // raw: MemoryPressure applies the floor at 0 on read
         ReleaseBlock(page, order);
     }
 

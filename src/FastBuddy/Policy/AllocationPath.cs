@@ -215,9 +215,10 @@ internal sealed unsafe class AllocationPath
         bool directReclaim = order == 0 && mayWait && !memAlloc;
         long deadline = 0;
         int restarts = 0;
-        bool outOfMemoryAsked = false, drained = false;
+        bool outOfMemoryAsked = false, drained = false, waiting = false;
         void* block;
-
+        try
+        {
         goto Steps2To4;
 
     TryAgain:
@@ -272,8 +273,29 @@ internal sealed unsafe class AllocationPath
                     goto TryAgain;
                 if (DrainOnce(ref drained))
                     goto TryAgain;
-                if ((flags & AllocFlags.Fs) != 0 && Frees.Wait(Frees.Sequence, deadline))
+                if ((flags & AllocFlags.Fs) == 0)
+                    goto Failed;
+
+                // Register as a waiter first (from now on every free goes straight to a zone and wakes us), then
+                // look once more, so that a free that landed during our pass is not missed.
+                if (!waiting)
+                {
+                    Frees.Register();
+                    waiting = true;
+                }
+                long seen = Frees.Sequence;
+                block = RetryAtMin(order, flags, zonelist, state, directReclaim);
+                if (block != null)
+                    goto Done;
+                if (Frees.Wait(seen, deadline))
+                {
+                    drained = false; // a page freed into a per-CPU list just before we registered: drain again
                     goto TryAgain;
+                }
+                // The deadline: one last look before failing.
+                block = Frees.IsClosed ? null : RetryAtMin(order, flags, zonelist, state, directReclaim);
+                if (block != null)
+                    goto Done;
                 goto Failed;
             }
         }
@@ -310,6 +332,19 @@ internal sealed unsafe class AllocationPath
     Done:
         state.LastError = FastBuddyStatus.Ok;
         return block;
+        }
+        finally
+        {
+            if (waiting)
+                Frees.Unregister();
+        }
+    }
+
+    /// <summary>Steps 1 and 4 once more, without waking or waiting (a waiting caller's last looks).</summary>
+    private void* RetryAtMin(int order, AllocFlags flags, Zone[] zonelist, ThreadState state, bool directReclaim)
+    {
+        void* block = FastPath(order, flags, zonelist, state);
+        return block != null ? block : AllocLimit(zonelist, order, flags, Watermark.Min, directReclaim, AllocationStep.Min);
     }
 
     /// <summary>Drains every thread's per-CPU lists once per call; true when that freed anything.</summary>
@@ -411,8 +446,12 @@ internal sealed unsafe class AllocationPath
             return;
         if (p.InactiveShortage() > p.InactiveTarget / 2)
             Daemon.WakeKswapd();
-        else if (p.DirtyVersusFreeable().Dirty > freeShortage)
-            Daemon.WakeKswapd();
+        else
+        {
+            long dirty = p.DirtyVersusFreeable().Dirty;
+            if (dirty > freeShortage && dirty > p.FreePagesHigh)
+                Daemon.WakeKswapd();
+        }
     }
 
     private long Deadline()
