@@ -172,6 +172,19 @@ internal sealed unsafe class Zone : IDisposable
         return -1;
     }
 
+    /// <summary>
+    /// Atomically moves a plain allocated head (flags exactly <see cref="PageFlags.AllocatedHead"/>) to
+    /// <paramref name="claimed"/>. Every transition out of that state by a free or a cache call goes through here,
+    /// so of two threads racing to free (or cache) one block exactly one wins; the other sees the new state and is
+    /// refused. Needs no lock: the per-CPU free path uses it lock-free.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryClaim(int page, PageFlags claimed)
+    {
+        ref ushort flags = ref Unsafe.As<PageFlags, ushort>(ref Desc[page].Flags);
+        return Interlocked.CompareExchange(ref flags, (ushort)claimed, (ushort)PageFlags.AllocatedHead) == (ushort)PageFlags.AllocatedHead;
+    }
+
     /// <summary>Why freeing <paramref name="page"/> as <paramref name="order"/> would be wrong, or Ok.</summary>
     public FastBuddyStatus CheckFree(int page, int order)
     {

@@ -190,12 +190,14 @@ internal sealed unsafe class AllocationPath
     }
 
     /// <summary>Parks a freed block in the thread's per-CPU list (spilling a batch when full).</summary>
+    /// <returns>False when another thread claimed the block first (a racing free): nothing was changed.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void FreeParked(Zone zone, int page, int order)
+    public bool TryFreeParked(Zone zone, int page, int order)
     {
+        if (!zone.TryClaim(page, PageFlags.AllocatedHead | PageFlags.PerCpu))
+            return false;
         ThreadPageCache cache = _perCpu.For(ThreadState.Current);
         cache.Enter();
-        zone.Desc[page].Flags = PageFlags.AllocatedHead | PageFlags.PerCpu;
         if (!cache.Push(zone.Index, order, page))
         {
             _perCpu.Spill(cache, zone, order);
@@ -204,6 +206,7 @@ internal sealed unsafe class AllocationPath
         cache.Freed[zone.Index]++;
         cache.Exit();
         Frees.Signal();
+        return true;
     }
 
     private void* SlowPath(int order, AllocFlags flags, Zone[] zonelist, ThreadState state)
