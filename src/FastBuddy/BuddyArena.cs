@@ -72,7 +72,7 @@ public sealed unsafe class BuddyArena : IDisposable
             for (int j = 0; j <= i; j++)
                 _zonelists[i][j] = _zones[i - j];
         }
-        Cache = new PageCache(this, _zones);
+        Cache = new PageCache(this);
         Policy = new AllocationPath(this, _zones, Cache);
         ArenaMetrics.Register(this);
     }

@@ -47,6 +47,10 @@ internal enum PageFlags : ushort
     OnInactiveClean = 1 << 8,
     /// <summary>A Writeback is running for the page (it stays on inactive_dirty meanwhile).</summary>
     Laundering = 1 << 9,
+    /// <summary>Chosen for eviction: off every list, its owner's Evict runs; CacheRemove returns false.</summary>
+    Reclaiming = 1 << 10,
+    /// <summary>The page-cache state bits, cleared together when a page leaves the cache.</summary>
+    CacheState = Cached | Dirty | Referenced | OnActive | OnInactiveDirty | OnInactiveClean | Laundering | Reclaiming,
     /// <summary>Any list bit.</summary>
     OnAnyList = OnActive | OnInactiveDirty | OnInactiveClean,
 }

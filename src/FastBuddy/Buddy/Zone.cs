@@ -63,11 +63,13 @@ internal sealed unsafe class Zone : IDisposable
 
     // Counters, all under Lock (summed across zones on read, so the fast path writes no shared atomic).
     public long FreePages;
-    public long Allocations;
     public long Frees;
     public long Pressure;
     public long Reclaimed;
     public long Laundered;
+
+    /// <summary>Allocations served by this zone, per <see cref="Policy.AllocationStep"/> (index = step).</summary>
+    public readonly long[] Steps = new long[Policy.AllocationStepInfo.Count];
 
     // Watermarks (immutable after construction).
     public long PagesMin;
@@ -155,7 +157,6 @@ internal sealed unsafe class Zone : IDisposable
             d.Age = 0;
             d.Owner = 0;
             FreePages -= 1L << order;
-            Allocations++;
             Pressure++;
             return page;
         }
