@@ -39,7 +39,10 @@ internal sealed unsafe class LiveBlockModel
 
     public bool Contains(void* p) => _live.ContainsKey((nint)p);
 
-    /// <summary>Records a block the arena just handed out, checking alignment, bounds and overlap.</summary>
+    /// <summary>
+    /// Records a block the arena just handed out, checking alignment, bounds and overlap, and fills it with the
+    /// pattern of <paramref name="seed"/>.
+    /// </summary>
     public void Add(void* p, int order, ulong seed)
     {
         Assert.True(p != null, "Add needs a block.");
@@ -56,6 +59,7 @@ internal sealed unsafe class LiveBlockModel
             Assert.False(busy[i], $"Block 0x{(nint)p:x} of order {order} overlaps a live block at page {i} of zone {zone.Name}.");
             busy[i] = true;
         }
+        Patterns.Fill(p, bytes, seed);
         _live.Add((nint)p, (new LiveBlock((nint)p, order, seed), _keys.Count));
         _keys.Add((nint)p);
         LivePages += 1L << order;
