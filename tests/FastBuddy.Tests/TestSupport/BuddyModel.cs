@@ -108,8 +108,12 @@ internal static class BuddyModel
             AssertZoneState(arena.Zones[i], perZone[i]);
     }
 
-    /// <summary>True when the model says some zone of zonelist <paramref name="zonelist"/> has a free block of at least <paramref name="order"/>.</summary>
-    public static bool HasFreeBlock(BuddyArena arena, int zonelist, int order, IEnumerable<(nint Address, int Order)> live)
+    /// <summary>
+    /// The zone an allocation of <paramref name="order"/> from zonelist <paramref name="zonelist"/> must come from when the
+    /// policy is out of the way: the first zone of the zonelist (zonelist, zonelist-1, ..., 0) that holds a free block
+    /// of at least that order; -1 when none does.
+    /// </summary>
+    public static int FirstZoneWithBlock(BuddyArena arena, int zonelist, int order, IEnumerable<(nint Address, int Order)> live)
     {
         for (int z = zonelist; z >= 0; z--)
         {
@@ -121,8 +125,8 @@ internal static class BuddyModel
                     inZone.Add(new PageBlock((int)((address - zone.Base) >> zone.PageShift), o));
             }
             if (ExpectedFreeBlocks(zone.Pages, zone.MaxOrder, inZone).Any(b => b.Order >= order))
-                return true;
+                return z;
         }
-        return false;
+        return -1;
     }
 }
