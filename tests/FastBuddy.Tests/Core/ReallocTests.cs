@@ -170,4 +170,48 @@ public sealed unsafe class ReallocTests
         Assert.Equal(ZoneProbe.Counts(4, (3, 1)), ZoneProbe.StatsFreeBlocks(arena));
         arena.Validate();
     }
+
+    private static BuddyArena ArenaWithAReserveOfEightPages()
+    {
+        // 16 pages with pages_min = low = high = 8: the last quarter of the reserve is pages_min / 4 = 2 pages.
+        ArenaOptions options = Options(maxOrder: 5);
+        options.Zones.Add(new ZoneOptions("Normal", 16 * Page) { PagesMin = 8, PagesLow = 8, PagesHigh = 8 });
+        return new BuddyArena(options);
+    }
+
+    [Fact]
+    public void ReallocGrowInPlace_ByANonMemAllocCaller_NeverTakesTheLastQuarterOfTheReserve()
+    {
+        using BuddyArena arena = ArenaWithAReserveOfEightPages();
+        void* p = arena.AllocPages(3, AllocFlags.Atomic);
+        Assert.True(p != null);
+        Patterns.Fill(p, 8 * Page, 9);
+        Assert.Equal(8, arena.GetStats().FreePages);
+        Assert.True(arena.AllocPages(3, AllocFlags.Atomic) == null, "AllocPages refuses to go below the floor");
+
+        void* grown = arena.Realloc(p, 16 * Page, AllocFlags.Atomic);
+
+        // Growing by 8 pages would leave 0 free pages, below pages_min / 4: only MemAlloc callers may do that.
+        Assert.True(arena.GetStats().FreePages >= 2, $"a non-MemAlloc Realloc left {arena.GetStats().FreePages} free pages");
+        Assert.True(grown == null);
+        Patterns.AssertIntact(p, 8 * Page, 9);
+        Assert.Equal((nuint)(8 * Page), arena.UsableSize(p));
+        arena.Validate();
+    }
+
+    [Fact]
+    public void ReallocGrowInPlace_ByAMemAllocCaller_MayTakeTheWholeReserve()
+    {
+        using BuddyArena arena = ArenaWithAReserveOfEightPages();
+        void* p = arena.AllocPages(3, AllocFlags.Atomic);
+        Assert.Equal(0, ZoneProbe.PageOf(arena, p));
+        Patterns.Fill(p, 8 * Page, 10);
+
+        void* grown = arena.Realloc(p, 16 * Page, AllocFlags.MemAlloc);
+
+        Assert.True(grown == p);
+        Patterns.AssertIntact(grown, 8 * Page, 10);
+        Assert.Equal(0, arena.GetStats().FreePages);
+        arena.Validate();
+    }
 }
