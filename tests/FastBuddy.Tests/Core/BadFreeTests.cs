@@ -226,4 +226,26 @@ public sealed unsafe class BadFreeTests
             NativeMemory.Free(foreign);
         }
     }
+
+    [Fact]
+    public void DoubleFreeOfABlockParkedInAPerCpuList_IsDoubleFree_AndChangesNothing()
+    {
+        using BuddyArena arena = SingleZone(4096, maxOrder: 11, perCpuLists: true);
+        void* keep = arena.AllocPages(0, Mechanism);
+        void* p = arena.AllocPages(0, Mechanism);
+        arena.FreePages(p, 0);
+        ArenaStats parked = arena.GetStats();
+        Assert.True(parked.PerCpuPages > 0, "the freed page should be parked in this thread's per-CPU list");
+        string before = ArenaState.Describe(arena);
+
+        FastBuddyException ex = Assert.Throws<FastBuddyException>(() => arena.FreePages(p, 0));
+        Assert.Equal(FastBuddyStatus.DoubleFree, ex.Status);
+        FastBuddyException again = Assert.Throws<FastBuddyException>(() => arena.Free(p));
+        Assert.Equal(FastBuddyStatus.DoubleFree, again.Status);
+
+        Assert.Equal(before, ArenaState.Describe(arena));
+        arena.FreePages(keep, 0);
+        arena.Validate();
+        Assert.Equal(4096, arena.GetStats().FreePages);
+    }
 }

@@ -6,7 +6,8 @@ namespace FastBuddy.Tests.Core;
 
 /// <summary>
 /// Four threads at once: every block carries a pattern specific to its thread and block, checked before it is freed,
-/// so any block handed out twice or overlapping another shows up; at the end nothing is lost.
+/// so any block handed out twice or overlapping another shows up; at the end nothing is lost. These arenas keep the
+/// default per-CPU lists (as users get them); Validate drains them, after which every page must be free again.
 /// </summary>
 public sealed unsafe class ConcurrencyTests
 {
@@ -25,7 +26,7 @@ public sealed unsafe class ConcurrencyTests
     [Fact]
     public void FourThreadsAllocatingAndFreeingRandomOrders_NeverShareMemory_AndLoseNothing()
     {
-        using BuddyArena arena = SingleZone(8192, pageSize: 1024, maxOrder: 7);
+        using BuddyArena arena = SingleZone(8192, pageSize: 1024, maxOrder: 7, perCpuLists: true);
         ArenaStats fresh = arena.GetStats();
         long allocated = 0;
 
@@ -80,7 +81,7 @@ public sealed unsafe class ConcurrencyTests
     [Fact]
     public void BlocksFreedByAnotherThread_AreAllReturned_Intact()
     {
-        using BuddyArena arena = SingleZone(4096, pageSize: 1024, maxOrder: 6);
+        using BuddyArena arena = SingleZone(4096, pageSize: 1024, maxOrder: 6, perCpuLists: true);
         ArenaStats fresh = arena.GetStats();
         var handoff = new ConcurrentQueue<LiveBlock>();
         int producersDone = 0;
@@ -129,7 +130,7 @@ public sealed unsafe class ConcurrencyTests
     [Fact]
     public void FourThreadsReallocatingTheirOwnBlocks_KeepTheirData()
     {
-        using BuddyArena arena = SingleZone(4096, pageSize: 512, maxOrder: 7);
+        using BuddyArena arena = SingleZone(4096, pageSize: 512, maxOrder: 7, perCpuLists: true);
         ArenaStats fresh = arena.GetStats();
 
         Concurrently.Run(Threads, t =>
@@ -186,7 +187,7 @@ public sealed unsafe class ConcurrencyTests
     [Fact]
     public void FourThreadsOnDifferentZonelists_StayWithinTheirZonelists_AndLoseNothing()
     {
-        using BuddyArena arena = Zoned(1024, 6, 512, 512, 512, 512);
+        using BuddyArena arena = Zoned(1024, 6, perCpuLists: true, 4096, 4096, 4096, 4096);
         ArenaStats fresh = arena.GetStats();
 
         Concurrently.Run(Threads, t =>
@@ -223,14 +224,13 @@ public sealed unsafe class ConcurrencyTests
         AssertNothingLost(arena, fresh);
     }
 
-    [Fact]
-    public void RacingFreesOfOneBlock_ExactlyOneSucceeds_TheOthersAreDoubleFree()
+    private static void RaceFrees(BuddyArena arena, int order)
     {
-        using BuddyArena arena = SingleZone(64, maxOrder: 5);
-        const int Rounds = 200;
+        const int Rounds = 300;
+        long total = arena.GetStats().TotalPages;
         int successes = 0, doubleFrees = 0;
         nint block = 0;
-        using var ready = new Barrier(Threads, _ => block = (nint)arena.AllocPages(2, Mechanism));
+        using var ready = new Barrier(Threads, _ => block = (nint)arena.AllocPages(order, Mechanism));
         using var done = new Barrier(Threads);
 
         Concurrently.Run(Threads, t =>
@@ -240,7 +240,7 @@ public sealed unsafe class ConcurrencyTests
                 ready.SignalAndWait();
                 try
                 {
-                    arena.FreePages((void*)block, 2);
+                    arena.FreePages((void*)block, order);
                     Interlocked.Increment(ref successes);
                 }
                 catch (FastBuddyException ex) when (ex.Status == FastBuddyStatus.DoubleFree)
@@ -251,9 +251,25 @@ public sealed unsafe class ConcurrencyTests
             }
         });
 
+        arena.Validate();
         Assert.Equal(Rounds, successes);
         Assert.Equal(Rounds * (Threads - 1), doubleFrees);
-        Assert.Equal(64, arena.GetStats().FreePages);
-        arena.Validate();
+        Assert.Equal(total, arena.GetStats().FreePages);
+    }
+
+    [Fact]
+    public void RacingFreesOfOneBlock_ExactlyOneSucceeds_TheOthersAreDoubleFree()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 5);
+
+        RaceFrees(arena, order: 2);
+    }
+
+    [Fact]
+    public void RacingFreesOfOneBlock_WithPerCpuLists_ExactlyOneSucceeds_TheOthersAreDoubleFree()
+    {
+        using BuddyArena arena = SingleZone(4096, maxOrder: 11, perCpuLists: true);
+
+        RaceFrees(arena, order: 0);
     }
 }

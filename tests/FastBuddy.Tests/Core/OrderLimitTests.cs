@@ -45,4 +45,19 @@ public sealed unsafe class OrderLimitTests
         BuddyModel.AssertZoneState(arena.Zones[0], []);
         arena.Validate();
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(6)]
+    [InlineData(8)]
+    public void SmallMaxOrder_WithEveryOtherOptionAtItsDefault_IsAccepted(int maxOrder)
+    {
+        var options = new ArenaOptions { MaxOrder = maxOrder, ArenaBytes = 1 << 20, BackgroundReclaim = false };
+
+        using var arena = new BuddyArena(options);
+
+        Assert.Equal(maxOrder, arena.MaxOrder);
+        Assert.Equal(256, arena.GetStats().TotalPages);
+        arena.Validate();
+    }
 }

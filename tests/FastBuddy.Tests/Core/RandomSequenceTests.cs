@@ -68,6 +68,39 @@ public sealed class RandomSequenceTests
     }
 
     [Fact]
+    public void FiveThousandRandomOperations_WithPerCpuLists_KeepTheAccounting_AndFailOnlyWhenNothingIsFree()
+    {
+        // Zones large enough for the per-CPU lists to hold blocks (a list holds at most 1/64 of its zone).
+        using BuddyArena arena = Zoned(64, 7, perCpuLists: true, 1024 + 64, 2048 + 3);
+        var runner = new SequenceRunner(arena, exact: false);
+        ArenaStats fresh = arena.GetStats();
+        bool sawParked = false;
+        var random = new Random(31);
+        for (int i = 0; i < 5000; i++)
+        {
+            int dice = random.Next(100);
+            if (dice < 50)
+                runner.Alloc(random.Next(4) == 0 ? random.Next(arena.MaxOrder) : random.Next(3), random.Next(2), zero: random.Next(8) == 0);
+            else if (dice < 85)
+                runner.FreeAt(random.Next(), byteApi: random.Next(2) == 0);
+            else
+                runner.ReallocAt(random.Next(), (nuint)random.Next(1, 64 << 6));
+            runner.Model.AssertFreePageCount(); // free + parked == total - live
+            sawParked |= arena.GetStats().PerCpuPages > 0;
+            if (i % 100 == 0)
+                runner.Model.AssertArenaMatches(); // Validate drains the lists: then the free areas are exact
+        }
+
+        Assert.True(sawParked, "the per-CPU lists never held a block: this test did not exercise them");
+        Assert.True(runner.AllocFailed > 0 && runner.AllocSucceeded > 0, $"alloc ok {runner.AllocSucceeded}, failed {runner.AllocFailed}");
+        runner.FreeAll();
+        runner.Model.AssertArenaMatches();
+        ArenaStats after = arena.GetStats();
+        for (int z = 0; z < arena.ZoneCount; z++)
+            Assert.Equal(fresh.Zones[z].FreeBlocks, after.Zones[z].FreeBlocks);
+    }
+
+    [Fact]
     public void RandomOperationsWithManySeeds_KeepTheModelAfterEveryStep()
     {
         for (int seed = 0; seed < 20; seed++)

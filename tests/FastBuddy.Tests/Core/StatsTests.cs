@@ -111,4 +111,27 @@ public sealed unsafe class StatsTests
         Assert.Equal(19, stats.FreePagesHigh);
         arena.Validate();
     }
+
+    [Fact]
+    public void ParkedBlocks_AreCountedInPerCpuPages_NeverInFreePages()
+    {
+        using BuddyArena arena = SingleZone(4096, maxOrder: 11, perCpuLists: true);
+        var blocks = new List<nint>();
+        for (int i = 0; i < 8; i++)
+            blocks.Add((nint)arena.AllocPages(0, Mechanism));
+        foreach (nint p in blocks)
+            arena.FreePages((void*)p, 0);
+
+        ArenaStats stats = arena.GetStats();
+
+        Assert.True(stats.PerCpuPages > 0, "freed single pages should be parked in this thread's per-CPU list");
+        Assert.Equal(stats.TotalPages, stats.FreePages + stats.PerCpuPages);
+        Assert.Equal(stats.FreePages, stats.Zones.Sum(z => z.FreePages));
+        Assert.Equal(stats.FreePages, stats.Zones[0].FreeBlocks.Select((count, order) => count << order).Sum());
+        arena.Validate(); // drains the lists
+        ArenaStats drained = arena.GetStats();
+        Assert.Equal(0, drained.PerCpuPages);
+        Assert.Equal(drained.TotalPages, drained.FreePages);
+        Assert.Equal(ZoneProbe.Counts(11, (10, 4)), drained.Zones[0].FreeBlocks);
+    }
 }
