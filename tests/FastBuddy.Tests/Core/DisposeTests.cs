@@ -48,7 +48,7 @@ public sealed unsafe class DisposeTests
     [Fact]
     public void DisposingTwice_DoesNotThrow()
     {
-        BuddyArena arena = SingleZone(64);
+        using BuddyArena arena = SingleZone(64);
         void* p = arena.AllocPages(0, Mechanism);
         Assert.True(p != null);
         arena.Validate();
@@ -63,7 +63,7 @@ public sealed unsafe class DisposeTests
     [MemberData(nameof(EveryCall))]
     public void EveryCallAfterDispose_ThrowsObjectDisposedException(string call)
     {
-        BuddyArena arena = SingleZone(64);
+        using BuddyArena arena = SingleZone(64);
         void* live = arena.AllocPages(0, Mechanism);
         arena.Validate();
         arena.Dispose();
@@ -74,7 +74,7 @@ public sealed unsafe class DisposeTests
     [Fact]
     public void DisposingARentedBlockAfterItsArena_DoesNotThrow()
     {
-        BuddyArena arena = SingleZone(64);
+        using BuddyArena arena = SingleZone(64);
         IMemoryOwner<byte> rented = arena.Rent(100, Mechanism);
         arena.Validate();
         arena.Dispose();
@@ -87,7 +87,7 @@ public sealed unsafe class DisposeTests
     [Fact]
     public void DisposingWithLiveBlocks_ReleasesTheArenaWithoutComplaint()
     {
-        BuddyArena arena = SingleZone(256, maxOrder: 6);
+        using BuddyArena arena = SingleZone(256, maxOrder: 6);
         for (int order = 0; order < 6; order++)
             Assert.True(arena.AllocPages(order, Mechanism) != null);
         arena.Validate();
