@@ -4,5 +4,5 @@ namespace FastBuddy.Tests.TestSupport;
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SerialCollection
 {
-    public const string Name = "Serial";
+    public const string Name = "Core: runs alone";
 }
