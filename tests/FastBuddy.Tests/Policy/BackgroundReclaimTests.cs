@@ -152,6 +152,50 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
         arena.Dispose(); // twice is harmless
     }
 
+    /// <summary>
+    /// An allocation that is inside a direct reclaim (its owner's Evict running on the caller's thread) when the
+    /// arena is disposed must fail cleanly (null), not return a pointer into the released zone.
+    /// </summary>
+    [Fact]
+    public void Dispose_DuringADirectReclaimsEvict_TheAllocationReturnsNull()
+    {
+        var owner = new RecordingOwner();
+        using var inEvict = new ManualResetEventSlim();
+        using var disposed = new ManualResetEventSlim();
+        owner.OnEvict = _ =>
+        {
+            inEvict.Set();
+            disposed.Wait(TimeSpan.FromSeconds(5));
+        };
+        BuddyArena arena = Create(background: false);
+        ArenaState.DrainTo(arena, Pages - 8); // the cache pages are not the zone's first pages
+        ArenaState.MakeCleanInactive(arena, owner, 30);
+        ArenaState.DrainTo(arena, 20);
+        arena.Validate();
+        nint result = -1;
+        Exception? error = null;
+        var caller = new Thread(() =>
+        {
+            try
+            {
+                result = (nint)arena.AllocPages(0, AllocFlags.NoIo);
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        });
+        caller.Start();
+        Assert.True(inEvict.Wait(TimeSpan.FromSeconds(5)), "direct reclaim did not start");
+
+        arena.Dispose();
+        disposed.Set();
+
+        Assert.True(caller.Join(TimeSpan.FromSeconds(5)), "the allocation hung after Dispose");
+        Assert.Null(error);
+        Assert.True(result == 0, $"the allocation returned 0x{result:x} from a disposed arena");
+    }
+
     [Fact]
     public void Dispose_WithAnIdleReclaimerThread_IsPrompt()
     {

@@ -156,4 +156,51 @@ public sealed unsafe class LaunderingTests
             arena.Validate();
         }
     }
+    [Fact]
+    public void CacheMarkDirtyDuringWriteback_TheStaleResultIsIgnored_AndThePageStaysDirty()
+    {
+        var owner = new RecordingOwner();
+        using BuddyArena arena = Create();
+        List<nint> dirty = ArenaState.MakeDirtyInactive(arena, owner, 1);
+        ArenaState.DrainTo(arena, Min);
+        owner.OnWriteback = page =>
+        {
+            arena.CacheMarkDirty((void*)page); // the owner changes the page while it is being written
+            return true;
+        };
+
+        arena.Policy.Reclaimer.Launder(mayIo: true);
+
+        Assert.True(owner.WritebackCount > 0);
+        Assert.Equal(0, arena.GetStats().Laundered);
+        Assert.Equal(0, arena.GetStats().InactiveCleanPages);
+        Assert.Equal(PageFlags.Dirty, ArenaState.FlagsOf(arena, dirty[0]) & PageFlags.Dirty);
+        Assert.Equal(PageFlags.OnInactiveDirty, ArenaState.ListOf(arena, dirty[0]));
+        arena.Validate();
+    }
+
+    [Fact]
+    public void CacheRemoveDuringWriteback_ReturnsTrueAtOnce_AndTheResultIsIgnored()
+    {
+        var owner = new RecordingOwner();
+        using BuddyArena arena = Create();
+        List<nint> dirty = ArenaState.MakeDirtyInactive(arena, owner, 1);
+        ArenaState.DrainTo(arena, Min);
+        bool removed = false;
+        owner.OnWriteback = page =>
+        {
+            removed = arena.CacheRemove((void*)page);
+            return true;
+        };
+
+        arena.Policy.Reclaimer.Launder(mayIo: true);
+
+        Assert.True(removed);
+        Assert.Equal(1, owner.WritebackCount);
+        ArenaStats s = arena.GetStats();
+        Assert.Equal(0, s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages);
+        Assert.Equal(0, s.Laundered);
+        arena.FreePages((void*)dirty[0], 0); // the host's page again, an ordinary allocated page
+        arena.Validate();
+    }
 }

@@ -107,4 +107,21 @@ public sealed unsafe class OwnerCallbackTests
         Assert.True(innerMs < 500, $"an allocation inside Writeback took {innerMs} ms");
         arena.Validate();
     }
+    [Fact]
+    public void CacheRemoveInsideEvict_ReturnsFalse_TheEvictionIsFinal()
+    {
+        var owner = new RecordingOwner();
+        using BuddyArena arena = Create();
+        ArenaState.MakeCleanInactive(arena, owner, 30);
+        ArenaState.DrainTo(arena, 20);
+        var removeResults = new List<bool>();
+        owner.OnEvict = page => removeResults.Add(arena.CacheRemove((void*)page));
+
+        void* p = arena.AllocPages(0, AllocFlags.Kernel);
+
+        Assert.True(p != null);
+        Assert.Equal([false], removeResults);
+        Assert.Equal(29, arena.GetStats().InactiveCleanPages);
+        arena.Validate();
+    }
 }

@@ -59,6 +59,20 @@ public sealed unsafe class WaitingTests
     }
 
     [Fact]
+    public void FsCaller_WithAZeroTimeout_FailsAtOnce()
+    {
+        using BuddyArena arena = Create(allocWait: TimeSpan.Zero);
+        ArenaState.DrainTo(arena, Min);
+        var clock = Stopwatch.StartNew();
+
+        Assert.True(arena.AllocPages(0, AllocFlags.Kernel) == null);
+
+        Assert.True(clock.ElapsedMilliseconds < 500, $"returned after {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(FastBuddyStatus.NoMemory, BuddyArena.LastError);
+        arena.Validate();
+    }
+
+    [Fact]
     public void FsCaller_IsWokenByAFreeFromAnotherThreadBeforeItsDeadline()
     {
         using BuddyArena arena = Create(allocWait: TimeSpan.FromSeconds(5));
