@@ -13,7 +13,15 @@ internal static class StatsCollector
         ReadOnlySpan<Zone> zones = arena.Zones;
         var zoneStats = new ZoneStats[zones.Length];
         var steps = new long[AllocationStepInfo.Count];
-        long total = 0, free = 0, active = 0, dirty = 0, clean = 0, frees = 0, reclaimed = 0, laundered = 0;
+        long total = 0, free = 0, parked = 0, active = 0, dirty = 0, clean = 0, frees = 0, reclaimed = 0, laundered = 0;
+        foreach (ThreadPageCache cache in policy.PerCpu.Snapshot)
+        {
+            for (int i = 0; i < zones.Length; i++)
+            {
+                steps[(int)AllocationStep.FastPath] += cache.Served[i];
+                frees += cache.Freed[i];
+            }
+        }
         for (int i = 0; i < zones.Length; i++)
         {
             Zone z = zones[i];
@@ -29,6 +37,7 @@ internal static class StatsCollector
                     Name = z.Name,
                     Pages = z.Pages,
                     FreePages = z.FreePages,
+                    PerCpuPages = policy.PerCpu.ParkedPages(i),
                     PagesMin = z.PagesMin,
                     PagesLow = z.PagesLow,
                     PagesHigh = z.PagesHigh,
@@ -44,6 +53,7 @@ internal static class StatsCollector
             ZoneStats zs = zoneStats[i];
             total += zs.Pages;
             free += zs.FreePages;
+            parked += zs.PerCpuPages;
             active += zs.ActivePages;
             dirty += zs.InactiveDirtyPages;
             clean += zs.InactiveCleanPages;
@@ -56,7 +66,7 @@ internal static class StatsCollector
         {
             TotalPages = total,
             FreePages = free,
-            PerCpuPages = 0,
+            PerCpuPages = parked,
             ActivePages = active,
             InactiveDirtyPages = dirty,
             InactiveCleanPages = clean,

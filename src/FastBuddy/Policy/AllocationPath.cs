@@ -36,6 +36,7 @@ internal sealed unsafe class AllocationPath
     private readonly BuddyArena _arena;
     private readonly Zone[] _zones;
     private readonly Reclaim _reclaim;
+    private readonly PerCpuLists _perCpu;
     private readonly long _waitTicks;
     private long _failures;
 
@@ -43,10 +44,12 @@ internal sealed unsafe class AllocationPath
     {
         _arena = arena;
         _zones = zones;
-        Pressure = new MemoryPressure(zones);
+        ArenaOptions options = arena.Options;
+        _perCpu = new PerCpuLists(zones, arena.MaxOrder, options.PerCpuPages, options.PerCpuBatch, options.PerCpuOrders);
+        Pressure = new MemoryPressure(zones, _perCpu);
         Frees = new WaitQueue();
         _reclaim = new Reclaim(arena, zones, cache, Pressure, Frees);
-        Daemon = new Kswapd(arena, zones, _reclaim, Pressure, arena.Options.BackgroundReclaim);
+        Daemon = new Kswapd(arena, zones, _reclaim, Pressure, _perCpu, options.BackgroundReclaim);
         TimeSpan wait = arena.Options.AllocWaitTimeout;
         _waitTicks = wait == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(wait.TotalSeconds * Stopwatch.Frequency);
     }
@@ -55,35 +58,40 @@ internal sealed unsafe class AllocationPath
     public WaitQueue Frees { get; }
     public Kswapd Daemon { get; }
     public Reclaim Reclaimer => _reclaim;
+    public PerCpuLists PerCpu => _perCpu;
     public long Failures => Volatile.Read(ref _failures);
 
     /// <summary>Allocates a block of <paramref name="order"/> along <paramref name="zonelist"/>, or returns null.</summary>
     public void* Allocate(int order, AllocFlags flags, Zone[] zonelist)
     {
+        ThreadState state = ThreadState.Current;
         // Owner callbacks and the reclaimer thread are memory management (PF_MEMALLOC) whatever they ask for;
         // Io and Fs mean nothing without Wait.
-        if (ReclaimContext.Active)
+        if (state.ReclaimDepth != 0)
             flags |= AllocFlags.MemAlloc;
         if ((flags & AllocFlags.Wait) == 0)
             flags &= ~(AllocFlags.Io | AllocFlags.Fs);
 
-        // On entry: wake kswapd when the inactive lists or the free pages run short (2.4 also woke bdflush here;
-        // kswapd launders for us).
-        if (Daemon.Background)
-            EntryWakeups();
-
-        void* block = FastPath(order, flags, zonelist);
+        void* block = FastPath(order, flags, zonelist, state);
         if (block != null)
         {
-            BuddyArena.LastError = FastBuddyStatus.Ok;
+            state.LastError = FastBuddyStatus.Ok;
             return block;
         }
-        return SlowPath(order, flags, zonelist);
+        return SlowPath(order, flags, zonelist, state);
     }
 
-    /// <summary>Step 1: any zone with free_pages ≥ pages_low serves from its free area; wake kreclaimd below pages_min.</summary>
+    /// <summary>
+    /// Step 1: any zone with free_pages ≥ pages_low serves, first from the thread's per-CPU list, else from its
+    /// free area; a zone below pages_min wakes kreclaimd.
+    /// </summary>
+    /// <remarks>
+    /// 2.4 ran the entry wake-ups before this step on every call; they only feed asynchronous wake-ups, so here they
+    /// run whenever a request reaches a zone lock (a list refill, an rmqueue, the slow path), and a block served
+    /// from the thread's own list skips them.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void* FastPath(int order, AllocFlags flags, Zone[] zonelist)
+    private void* FastPath(int order, AllocFlags flags, Zone[] zonelist, ThreadState state)
     {
         long extra = (1L << order) - 1;
         foreach (Zone zone in zonelist)
@@ -91,7 +99,9 @@ internal sealed unsafe class AllocationPath
             long free = Volatile.Read(ref zone.FreePages);
             if (free - extra >= zone.PagesLow)
             {
-                void* block = Take(zone, order, flags, AllocationStep.FastPath);
+                void* block = order < zone.PerCpuOrders
+                    ? TakeParked(zone, order, flags, state)
+                    : TakeWithWakeups(zone, order, flags);
                 if (block != null)
                     return block;
             }
@@ -101,21 +111,117 @@ internal sealed unsafe class AllocationPath
         return null;
     }
 
-    private void* SlowPath(int order, AllocFlags flags, Zone[] zonelist)
+    /// <summary>A block from the thread's per-CPU list, refilled in a batch when empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void* TakeParked(Zone zone, int order, AllocFlags flags, ThreadState state)
     {
+        ThreadPageCache cache = _perCpu.For(state);
+        cache.Enter();
+        int page = cache.Pop(zone.Index, order);
+        bool refilled = false;
+        if (page < 0)
+        {
+            page = _arena.IsDisposed ? -1 : _perCpu.Refill(cache, zone, order, ReserveFloor(zone, flags));
+            refilled = true;
+        }
+        if (page >= 0)
+        {
+            zone.Desc[page].Flags = PageFlags.AllocatedHead;
+            cache.Served[zone.Index]++;
+        }
+        cache.Exit();
+        if (refilled)
+            EntryWakeups();
+        return page >= 0 ? zone.Address(page) : null;
+    }
+
+    private void* TakeWithWakeups(Zone zone, int order, AllocFlags flags)
+    {
+        EntryWakeups();
+        return Take(zone, order, flags, AllocationStep.FastPath);
+    }
+
+    /// <summary>
+    /// Allocates up to <c>into.Length</c> order-0 pages: first the thread's parked pages, then one lock round trip
+    /// per zone that passes step 1 (taking pages while the zone stays at pages_low), then the rest one by one
+    /// through the whole policy. Returns how many were allocated (fewer only when the policy refuses).
+    /// </summary>
+    public int AllocateBulk(Span<nint> into, AllocFlags flags, Zone[] zonelist)
+    {
+        ThreadState state = ThreadState.Current;
+        int n = 0;
+        foreach (Zone zone in zonelist)
+        {
+            if (n == into.Length || Volatile.Read(ref zone.FreePages) < zone.PagesLow)
+                continue;
+            if (zone.PerCpuOrders > 0)
+            {
+                ThreadPageCache cache = _perCpu.For(state);
+                cache.Enter();
+                int page;
+                while (n < into.Length && (page = cache.Pop(zone.Index, 0)) >= 0)
+                {
+                    zone.Desc[page].Flags = PageFlags.AllocatedHead;
+                    cache.Served[zone.Index]++;
+                    into[n++] = (nint)zone.Address(page);
+                }
+                cache.Exit();
+            }
+            lock (zone.Lock)
+            {
+                int page;
+                while (n < into.Length && !_arena.IsDisposed && (page = zone.RmQueue(0, zone.PagesLow - 1)) >= 0)
+                {
+                    zone.CountServed(AllocationStep.FastPath);
+                    into[n++] = (nint)zone.Address(page);
+                }
+            }
+        }
+        while (n < into.Length)
+        {
+            void* block = Allocate(0, flags, zonelist);
+            if (block == null)
+                break;
+            into[n++] = (nint)block;
+        }
+        if (n == into.Length)
+            state.LastError = FastBuddyStatus.Ok;
+        return n;
+    }
+
+    /// <summary>Parks a freed block in the thread's per-CPU list (spilling a batch when full).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void FreeParked(Zone zone, int page, int order)
+    {
+        ThreadPageCache cache = _perCpu.For(ThreadState.Current);
+        cache.Enter();
+        zone.Desc[page].Flags = PageFlags.AllocatedHead | PageFlags.PerCpu;
+        if (!cache.Push(zone.Index, order, page))
+        {
+            _perCpu.Spill(cache, zone, order);
+            cache.Push(zone.Index, order, page);
+        }
+        cache.Freed[zone.Index]++;
+        cache.Exit();
+        Frees.Signal();
+    }
+
+    private void* SlowPath(int order, AllocFlags flags, Zone[] zonelist, ThreadState state)
+    {
+        EntryWakeups();
         bool memAlloc = (flags & AllocFlags.MemAlloc) != 0;
         bool mayWait = (flags & AllocFlags.Wait) != 0;
         // direct_reclaim: a single page, for a caller that may wait and is not memory management.
         bool directReclaim = order == 0 && mayWait && !memAlloc;
         long deadline = 0;
         int restarts = 0;
-        bool outOfMemoryAsked = false;
+        bool outOfMemoryAsked = false, drained = false;
         void* block;
 
         goto Steps2To4;
 
     TryAgain:
-        block = FastPath(order, flags, zonelist);
+        block = FastPath(order, flags, zonelist, state);
         if (block != null)
             goto Done;
 
@@ -164,6 +270,8 @@ internal sealed unsafe class AllocationPath
                 // free until the deadline. It never reaches the final phase.
                 if (progress && ++restarts <= MaxRestarts)
                     goto TryAgain;
+                if (DrainOnce(ref drained))
+                    goto TryAgain;
                 if ((flags & AllocFlags.Fs) != 0 && Frees.Wait(Frees.Sequence, deadline))
                     goto TryAgain;
                 goto Failed;
@@ -181,7 +289,10 @@ internal sealed unsafe class AllocationPath
         }
 
     Failed:
-        // Step 7: nothing worked. The out-of-memory handler may free memory and ask for one more try.
+        // Step 7: nothing worked. Pages parked in per-CPU lists go back first; then the out-of-memory handler may
+        // free memory and ask for one more try.
+        if (DrainOnce(ref drained))
+            goto TryAgain;
         if (!outOfMemoryAsked && _arena.Options.OutOfMemory is { } handler && !_arena.IsDisposed)
         {
             outOfMemoryAsked = true;
@@ -192,13 +303,22 @@ internal sealed unsafe class AllocationPath
             }
         }
         Interlocked.Increment(ref _failures);
-        BuddyArena.LastError = FastBuddyStatus.NoMemory;
+        state.LastError = FastBuddyStatus.NoMemory;
         _arena.LogAllocationFailed(order, flags);
         return null;
 
     Done:
-        BuddyArena.LastError = FastBuddyStatus.Ok;
+        state.LastError = FastBuddyStatus.Ok;
         return block;
+    }
+
+    /// <summary>Drains every thread's per-CPU lists once per call; true when that freed anything.</summary>
+    private bool DrainOnce(ref bool drained)
+    {
+        if (drained || !_perCpu.Enabled)
+            return false;
+        drained = true;
+        return _perCpu.DrainAll() > 0;
     }
 
     private enum Watermark { Min, Low, High }
@@ -248,7 +368,7 @@ internal sealed unsafe class AllocationPath
                     zone.FreeBlock(page, 0);
                     head = _arena.IsDisposed ? -1 : zone.RmQueue(order, ReserveFloor(zone, flags));
                     if (head >= 0)
-                        zone.Steps[(int)AllocationStep.HigherOrderReclaim]++;
+                        zone.CountServed(AllocationStep.HigherOrderReclaim);
                 }
                 Frees.Signal();
                 if (head >= 0)
@@ -268,7 +388,7 @@ internal sealed unsafe class AllocationPath
             page = _arena.IsDisposed ? -1 : zone.RmQueue(order, ReserveFloor(zone, flags));
             if (page < 0)
                 return null;
-            zone.Steps[(int)step]++;
+            zone.CountServed(step);
         }
         return zone.Address(page);
     }
@@ -277,8 +397,14 @@ internal sealed unsafe class AllocationPath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long ReserveFloor(Zone zone, AllocFlags flags) => (flags & AllocFlags.MemAlloc) != 0 ? 0 : zone.PagesMin >> 2;
 
+    /// <summary>
+    /// On entry: wake kswapd when the inactive lists and the free pages run short, or when there is a free shortage
+    /// and more dirty pages than it (2.4 woke bdflush for that; kswapd launders here).
+    /// </summary>
     private void EntryWakeups()
     {
+        if (!Daemon.Background)
+            return;
         MemoryPressure p = Pressure;
         long freeShortage = p.FreeShortage();
         if (freeShortage <= 0)
@@ -321,5 +447,6 @@ internal sealed unsafe class AllocationPath
     {
         Frees.Close();
         Daemon.Stop();
+        _perCpu.Kill();
     }
 }

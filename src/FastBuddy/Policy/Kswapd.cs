@@ -12,7 +12,7 @@ namespace FastBuddy.Policy;
 /// wakes (woken by the allocation path, or once a second) it decays memory_pressure, does kreclaimd's refill for
 /// zones that were below pages_min, and, while there is a free or an inactive shortage, kswapd's pass
 /// (try_to_free_pages plus one aging scan), going on without sleeping while both shortages remain and passes
-/// make progress. Every finished pass advances <see cref="Passes"/>, which wakes callers waiting for it. With
+/// make progress. It also returns the per-CPU lists of exited threads to the buddy system. Every finished pass advances <see cref="Passes"/>, which wakes callers waiting for it. With
 /// <see cref="ArenaOptions.BackgroundReclaim"/> off there is no thread and <see cref="RunPass"/> runs in the caller.
 /// </remarks>
 internal sealed class Kswapd
@@ -23,14 +23,16 @@ internal sealed class Kswapd
     private readonly Zone[] _zones;
     private readonly Reclaim _reclaim;
     private readonly MemoryPressure _pressure;
+    private readonly PerCpuLists _perCpu;
     private readonly bool _background;
     private readonly object _gate = new();
     private Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
 
-    public Kswapd(BuddyArena arena, Zone[] zones, Reclaim reclaim, MemoryPressure pressure, bool background)
+    public Kswapd(BuddyArena arena, Zone[] zones, Reclaim reclaim, MemoryPressure pressure, PerCpuLists perCpu, bool background)
     {
+        _perCpu = perCpu;
         _arena = arena;
         _zones = zones;
         _reclaim = reclaim;
@@ -90,7 +92,7 @@ internal sealed class Kswapd
         using (ReclaimContext.Enter())
         {
             _pressure.Decay();
-            progress = Refill() + Balance();
+            progress = _perCpu.DrainExited() + Refill() + Balance();
         }
         _lastPassProgressed = progress > 0;
         Passes.Advance();

@@ -16,12 +16,15 @@ namespace FastBuddy.Policy;
 internal sealed class MemoryPressure
 {
     private readonly Zone[] _zones;
+    private readonly PerCpuLists _perCpu;
     private readonly long _totalPages;
     private long _lastDecay = Stopwatch.GetTimestamp();
+    private long _threadDecayed;
 
-    public MemoryPressure(Zone[] zones)
+    public MemoryPressure(Zone[] zones, PerCpuLists perCpu)
     {
         _zones = zones;
+        _perCpu = perCpu;
         foreach (Zone z in zones)
         {
             _totalPages += z.Pages;
@@ -51,13 +54,29 @@ internal sealed class MemoryPressure
                     z.Pressure -= z.Pressure >> 6;
             }
         }
+        // The per-CPU lists' share (served - freed, kept by their threads) decays through an offset.
+        long threadPart = ThreadPart();
+        for (long s = 0; s < seconds && threadPart - _threadDecayed > 0; s++)
+            _threadDecayed += (threadPart - _threadDecayed) >> 6;
     }
 
+    private long ThreadPart()
+    {
+        long sum = 0;
+        foreach (ThreadPageCache cache in _perCpu.Snapshot)
+        {
+            for (int z = 0; z < _zones.Length; z++)
+                sum += cache.Served[z] - cache.Freed[z];
+        }
+        return sum;
+    }
+
+    /// <summary>memory_pressure: the zones' counters plus the per-CPU lists' share, never below 0.</summary>
     public long Pressure
     {
         get
         {
-            long sum = 0;
+            long sum = ThreadPart() - Volatile.Read(ref _threadDecayed);
             foreach (Zone z in _zones)
                 sum += Volatile.Read(ref z.Pressure);
             return Math.Max(sum, 0);

@@ -57,8 +57,6 @@ internal sealed unsafe class PageCache
         lock (zone.Lock)
         {
             ref PageDescriptor d = ref RequireOrderZeroHead(zone, page, (nint)p);
-            if ((d.Flags & (PageFlags.Cached | PageFlags.Reclaiming)) != 0)
-                ThrowHelper.ThrowBadInput(FastBuddyStatus.Busy, $"0x{(nint)p:x} is already in the page cache.", "page");
             d.Owner = ownerIndex;
             d.Age = StartAge;
             d.Flags = PageFlags.AllocatedHead | PageFlags.Cached | (dirty ? PageFlags.Dirty : 0);
@@ -156,24 +154,25 @@ internal sealed unsafe class PageCache
         return ref zone.InactiveClean;
     }
 
+    /// <summary>Add: the page must be a live, uncached order-0 block (CheckFree's verdict must be Ok).</summary>
     private static ref PageDescriptor RequireOrderZeroHead(Zone zone, int page, nint p)
     {
-        ref PageDescriptor d = ref zone.Desc[page];
-        if ((d.Flags & PageFlags.AllocatedHead) == 0)
-        {
-            FastBuddyStatus status = zone.CheckFree(page, 0);
-            ThrowHelper.ThrowBadInput(status, $"0x{p:x} is not an allocated page ({status}): only allocated order-0 pages can be cached.", "page");
-        }
-        if (d.Order != 0)
-            ThrowHelper.ThrowBadInput(FastBuddyStatus.OrderMismatch, $"0x{p:x} heads an order-{d.Order} block: only order-0 pages can be cached.", "page");
-        return ref d;
+        FastBuddyStatus status = zone.CheckFree(page, 0);
+        if (status == FastBuddyStatus.Busy)
+            ThrowHelper.ThrowBadInput(status, $"0x{p:x} is already in the page cache.", "page");
+        if (status != FastBuddyStatus.Ok)
+            ThrowHelper.ThrowBadInput(status, $"0x{p:x} cannot be cached ({status}): only allocated order-0 pages can.", "page");
+        return ref zone.Desc[page];
     }
 
+    /// <summary>Touch, MarkDirty: the page must be cached (or being evicted, when the call lost the race).</summary>
     private static ref PageDescriptor RequireCached(Zone zone, int page, nint p)
     {
-        ref PageDescriptor d = ref RequireOrderZeroHead(zone, page, p);
-        if ((d.Flags & (PageFlags.Cached | PageFlags.Reclaiming)) == 0)
+        FastBuddyStatus status = zone.CheckFree(page, 0);
+        if (status == FastBuddyStatus.Ok)
             ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, $"0x{p:x} is not in the page cache.", "page");
-        return ref d;
+        if (status != FastBuddyStatus.Busy)
+            ThrowHelper.ThrowBadInput(status, $"0x{p:x} is not a cached page ({status}).", "page");
+        return ref zone.Desc[page];
     }
 }

@@ -92,7 +92,7 @@ internal sealed unsafe class Reclaim
         {
             zone.Desc[victim].Flags &= ~PageFlags.Reclaiming;
             if (forCaller)
-                zone.Steps[(int)AllocationStep.DirectReclaim]++;
+                zone.CountServed(AllocationStep.DirectReclaim);
         }
         return victim;
     }

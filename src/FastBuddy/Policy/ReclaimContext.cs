@@ -6,18 +6,16 @@ namespace FastBuddy.Policy;
 /// </summary>
 internal static class ReclaimContext
 {
-    [ThreadStatic] private static int t_depth;
-
-    public static bool Active => t_depth != 0;
+    public static bool Active => ThreadState.Current.ReclaimDepth != 0;
 
     public static Scope Enter()
     {
-        t_depth++;
+        ThreadState.Current.ReclaimDepth++;
         return default;
     }
 
     public readonly struct Scope : IDisposable
     {
-        public void Dispose() => t_depth--;
+        public void Dispose() => ThreadState.Current.ReclaimDepth--;
     }
 }
