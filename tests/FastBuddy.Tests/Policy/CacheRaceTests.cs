@@ -20,7 +20,7 @@ public sealed unsafe class CacheRaceTests(ITestOutputHelper output)
         for (int iteration = 0; iteration < iterations; iteration++)
         {
             var owner = new RecordingOwner { OnEvict = _ => Thread.SpinWait(200) };
-            BuddyArena arena = Create(background: true, allocWait: TimeSpan.FromMilliseconds(20));
+            BuddyArena arena = Create(background: true, allocWait: TimeSpan.FromMilliseconds(20), perCpuPages: 64);
             var removed = new int[cachedPages];
             List<nint> cached;
             try

@@ -13,9 +13,9 @@ public sealed unsafe class FileCacheScenarioTests(ITestOutputHelper output)
 {
     private const int PageSize = 512;
 
-    private static BuddyArena CreateArena(bool background, int pages = 128)
+    private static BuddyArena CreateArena(bool background, int perCpuPages, int pages = 128)
         => PolicyArena.Create(pages: pages, min: 8, low: 16, high: 24, background: background,
-            allocWait: TimeSpan.FromMilliseconds(200), pageSize: PageSize);
+            allocWait: TimeSpan.FromMilliseconds(200), pageSize: PageSize, perCpuPages: perCpuPages);
 
     private static byte[][] NewDisk(int blocks, Random random)
     {
@@ -84,7 +84,7 @@ public sealed unsafe class FileCacheScenarioTests(ITestOutputHelper output)
         var random = new Random(2024);
         byte[][] disk = NewDisk(blocks, random);
         byte[][] expected = disk.Select(b => (byte[])b.Clone()).ToArray();
-        using BuddyArena arena = CreateArena(background: false);
+        using BuddyArena arena = CreateArena(background: false, perCpuPages: 0);
         var cache = new SimulatedFileCache(arena, disk);
         // Memory the program holds besides the cache: the cache must live in what is left.
         var anonymous = new List<nint>();
@@ -127,7 +127,7 @@ public sealed unsafe class FileCacheScenarioTests(ITestOutputHelper output)
         var random = new Random(99);
         byte[][] disk = NewDisk(2 * blocksPerThread, random);
         byte[][] expected = disk.Select(b => (byte[])b.Clone()).ToArray();
-        using BuddyArena arena = CreateArena(background: true);
+        using BuddyArena arena = CreateArena(background: true, perCpuPages: 64) /* per-CPU lists on, as by default */;
         var cache = new SimulatedFileCache(arena, disk);
         var stale = new int[2];
         var failures = new Exception?[2];
@@ -149,7 +149,7 @@ public sealed unsafe class FileCacheScenarioTests(ITestOutputHelper output)
         foreach (Thread w in workers)
             Assert.True(w.Join(TimeSpan.FromSeconds(20)), "a worker hung");
 
-        Print("two threads, background reclaim", arena, cache, clock.ElapsedMilliseconds);
+        Print("two threads, background reclaim, per-CPU lists", arena, cache, clock.ElapsedMilliseconds);
         Assert.Equal([null, null], failures);
         Assert.Equal([0, 0], stale);
         Assert.Equal(0, cache.DirtyEvictions);

@@ -25,12 +25,15 @@ internal static class PolicyArena
 
     /// <summary>
     /// One zone "Normal" of <paramref name="pages"/> pages with explicit watermarks. Defaults: no background
-    /// reclaim and a 50 ms AllocWaitTimeout, so an unintended wait stays short.
+    /// reclaim, a 50 ms AllocWaitTimeout (so an unintended wait stays short) and no per-CPU lists
+    /// (<paramref name="perCpuPages"/> = 0), so that every allocation and free moves the zone's free_pages by
+    /// exactly its size and a test can put a zone at an exact free count; tests of the policy's interplay with the
+    /// per-CPU lists turn them on.
     /// </summary>
     public static BuddyArena Create(
         int pages = Pages, long min = Min, long low = Low, long high = High,
         bool background = false, TimeSpan? allocWait = null, ILogger? logger = null,
-        OutOfMemoryHandler? outOfMemory = null, int pageSize = PageSize)
+        OutOfMemoryHandler? outOfMemory = null, int pageSize = PageSize, int perCpuPages = 0)
     {
         var options = new ArenaOptions
         {
@@ -40,7 +43,10 @@ internal static class PolicyArena
             AllocWaitTimeout = allocWait ?? TimeSpan.FromMilliseconds(50),
             Logger = logger,
             OutOfMemory = outOfMemory,
+            PerCpuPages = perCpuPages,
         };
+        // The default PerCpuOrders (9) is rejected when MaxOrder is smaller, even with the lists off.
+        options.PerCpuOrders = Math.Min(options.PerCpuOrders, options.MaxOrder);
         options.Zones.Add(new ZoneOptions("Normal", (nuint)pages * (nuint)pageSize) { PagesMin = min, PagesLow = low, PagesHigh = high });
         return new BuddyArena(options);
     }
@@ -50,6 +56,7 @@ internal static class PolicyArena
     {
         var options = new ArenaOptions
         {
+            PerCpuPages = 0,
             PageSize = PageSize,
             MaxOrder = MaxOrderFor(zones.Max(z => z.Pages)),
             BackgroundReclaim = background,
