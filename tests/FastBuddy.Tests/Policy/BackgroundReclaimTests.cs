@@ -202,6 +202,7 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
         BuddyArena arena = Create(background: true);
         ArenaState.DrainTo(arena, Min - 1); // wakes kreclaimd: the thread exists now
         Thread.Sleep(20);
+        arena.Validate();
         var clock = Stopwatch.StartNew();
 
         arena.Dispose();
