@@ -1,0 +1,134 @@
+using System.Runtime.InteropServices;
+using static FastBuddy.Native.NativeStatus;
+
+namespace FastBuddy.Native;
+
+/// <summary>Arena lifetime and handles: fb_options_init, fb_arena_create, fb_arena_destroy, and the arena's shape.</summary>
+internal static unsafe class ArenaExports
+{
+    [UnmanagedCallersOnly(EntryPoint = "fb_options_init")]
+    public static int OptionsInit(FbOptions* options)
+    {
+        if (options == null)
+            return Fail(InvalidArgument);
+        try
+        {
+            NativeOptions.WriteDefaults(options);
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_arena_create")]
+    public static int ArenaCreate(FbOptions* options, nint* result)
+    {
+        if (result == null)
+            return Fail(InvalidArgument);
+        *result = 0;
+        if (options == null)
+            return Fail(InvalidArgument);
+        try
+        {
+            int status = NativeOptions.TryRead(options, out ArenaOptions? managed, out NativeOutOfMemoryHandler? outOfMemory);
+            if (status != Ok)
+                return Fail(status);
+            BuddyArena arena = new(managed!);
+            ArenaHandle? handle = HandleTable.Register(arena);
+            if (handle is null)
+            {
+                arena.Dispose();
+                return Fail(NoMemory);
+            }
+            if (outOfMemory is not null)
+                outOfMemory.Handle = handle.Value;
+            *result = handle.Value;
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_arena_destroy")]
+    public static int ArenaDestroy(nint arena)
+    {
+        if (arena == 0)
+            return Ok;
+        if (!HandleTable.Remove(arena, out ArenaHandle? handle))
+            return Fail(InvalidArgument);
+        try
+        {
+            handle!.Arena.Dispose();
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_page_size")]
+    public static uint PageSize(nint arena)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return FailZero(InvalidArgument);
+        return (uint)handle.Arena.PageSize;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_max_order")]
+    public static uint MaxOrder(nint arena)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return FailZero(InvalidArgument);
+        return (uint)handle.Arena.MaxOrder;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_zone_count")]
+    public static uint ZoneCount(nint arena)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return FailZero(InvalidArgument);
+        return (uint)handle.Arena.ZoneCount;
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_validate")]
+    public static int Validate(nint arena)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return Fail(InvalidArgument);
+        try
+        {
+            handle.Arena.Validate();
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_balance")]
+    public static int Balance(nint arena)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return Fail(InvalidArgument);
+        try
+        {
+            handle.Arena.Balance();
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+}
