@@ -38,6 +38,18 @@ public sealed class ArenaOptions
     /// <summary>zone_balance_max: upper clamp of pages_min, in pages.</summary>
     public int BalanceMax { get; set; } = 255;
 
+    /// <summary>
+    /// Per-CPU (per-thread) list size for order 0, in pages: freed blocks parked for lock-free reuse. Higher orders
+    /// keep fewer blocks. 0 turns the lists off (every allocation then takes a zone lock).
+    /// </summary>
+    public int PerCpuPages { get; set; } = 64;
+
+    /// <summary>Order-0 blocks moved per refill or spill of a per-CPU list (one zone-lock round trip).</summary>
+    public int PerCpuBatch { get; set; } = 16;
+
+    /// <summary>How many orders (0 .. PerCpuOrders-1) have per-CPU lists.</summary>
+    public int PerCpuOrders { get; set; } = 9;
+
     /// <summary>Receives the "N-order allocation failed" warnings and callback failures; null logs nothing.</summary>
     public ILogger? Logger { get; set; }
 }

@@ -34,8 +34,6 @@ public sealed unsafe class BuddyArena : IDisposable
     private readonly ILogger? _logger;
     private int _disposed;
 
-    [ThreadStatic] private static FastBuddyStatus t_lastError;
-
     /// <summary>Creates an arena; every zone's memory is reserved now (and not touched).</summary>
     /// <exception cref="FastBuddyException">The options are inconsistent (status <see cref="FastBuddyStatus.InvalidArgument"/>).</exception>
     public BuddyArena(ArenaOptions options)
@@ -72,7 +70,7 @@ public sealed unsafe class BuddyArena : IDisposable
             for (int j = 0; j <= i; j++)
                 _zonelists[i][j] = _zones[i - j];
         }
-        Cache = new PageCache(this, _zones);
+        Cache = new PageCache(this);
         Policy = new AllocationPath(this, _zones, Cache);
         ArenaMetrics.Register(this);
     }
@@ -92,8 +90,8 @@ public sealed unsafe class BuddyArena : IDisposable
     /// <summary>Why the calling thread's last allocation returned null (<see cref="FastBuddyStatus.Ok"/> after a success).</summary>
     public static FastBuddyStatus LastError
     {
-        get => t_lastError;
-        internal set => t_lastError = value;
+        get => ThreadState.Current.LastError;
+        internal set => ThreadState.Current.LastError = value;
     }
 
     internal ArenaOptions Options { get; }
@@ -139,6 +137,19 @@ public sealed unsafe class BuddyArena : IDisposable
         if ((uint)order >= (uint)MaxOrder)
             ThrowHelper.ThrowOrderOutOfRange(order, MaxOrder);
         Zone zone = Locate(block, out int page);
+        ref PageDescriptor d = ref zone.Desc[page];
+        // A plain allocated head of the right order, small enough for the per-CPU lists: park it, lock-free.
+        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && order < zone.PerCpuOrders)
+        {
+            Policy.FreeParked(zone, page, order);
+            return;
+        }
+        FreeLocked(zone, page, order, (nint)block);
+    }
+
+    /// <summary>The checked free under the zone lock; throws when the block is not a live block of that order.</summary>
+    private void FreeLocked(Zone zone, int page, int order, nint block)
+    {
         FastBuddyStatus status;
         lock (zone.Lock)
         {
@@ -147,7 +158,78 @@ public sealed unsafe class BuddyArena : IDisposable
                 zone.FreeBlock(page, order);
         }
         if (status != FastBuddyStatus.Ok)
-            ThrowHelper.ThrowFreeRejected(status, (nint)block, order);
+            ThrowHelper.ThrowFreeRejected(status, block, order);
+        Policy.OnFree();
+    }
+
+    /// <summary>
+    /// Allocates <c>pages.Length</c> order-0 pages at once into <paramref name="pages"/>, with one zone-lock round
+    /// trip per zone for what the fast path can serve. Returns how many were allocated: fewer than asked only when
+    /// the policy refuses the rest (see <see cref="LastError"/>); the entries past the count are left untouched.
+    /// </summary>
+    public int AllocPagesBulk(Span<nint> pages, AllocFlags flags = AllocFlags.Kernel)
+    {
+        ThrowIfDisposed();
+        if ((flags & ~AllocFlagsExtensions.All) != 0)
+            ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", nameof(flags));
+        int n = Policy.AllocateBulk(pages, flags, _zonelists[^1]);
+        if ((flags & AllocFlags.Zero) != 0)
+        {
+            foreach (nint p in pages[..n])
+                Platform.ArenaMemory.Zero((void*)p, (nuint)PageSize);
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// Frees order-0 pages at once, one lock round trip per zone. All or nothing: if any entry is not a live
+    /// order-0 page (or appears twice), nothing is freed and the first bad entry's status is thrown.
+    /// </summary>
+    public void FreePagesBulk(ReadOnlySpan<nint> pages)
+    {
+        ThrowIfDisposed();
+        if (pages.IsEmpty)
+            return;
+        Span<int> index = pages.Length <= 256 ? stackalloc int[pages.Length] : new int[pages.Length];
+        Span<byte> zoneOf = pages.Length <= 256 ? stackalloc byte[pages.Length] : new byte[pages.Length];
+        if (_zones.Length > byte.MaxValue)
+            ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, "Bulk frees support up to 255 zones.", nameof(pages));
+        for (int i = 0; i < pages.Length; i++)
+        {
+            zoneOf[i] = (byte)Locate((void*)pages[i], out index[i]).Index;
+        }
+        foreach (Zone zone in _zones)
+            zone.Lock.Enter();
+        FastBuddyStatus status = FastBuddyStatus.Ok;
+        int bad = 0;
+        try
+        {
+            // Check everything first (marking each page so that a duplicate shows), then free everything.
+            for (; bad < pages.Length; bad++)
+            {
+                Zone zone = _zones[zoneOf[bad]];
+                ref PageDescriptor d = ref zone.Desc[index[bad]];
+                status = (d.Flags & PageFlags.BulkMark) != 0 ? FastBuddyStatus.DoubleFree : zone.CheckFree(index[bad], 0);
+                if (status != FastBuddyStatus.Ok)
+                    break;
+                d.Flags |= PageFlags.BulkMark;
+            }
+            for (int i = 0; i < bad; i++)
+            {
+                Zone zone = _zones[zoneOf[i]];
+                if (status == FastBuddyStatus.Ok)
+                    zone.FreeBlock(index[i], 0);
+                else
+                    zone.Desc[index[i]].Flags &= ~PageFlags.BulkMark;
+            }
+        }
+        finally
+        {
+            foreach (Zone zone in _zones)
+                zone.Lock.Exit();
+        }
+        if (status != FastBuddyStatus.Ok)
+            ThrowHelper.ThrowFreeRejected(status, pages[bad], 0);
         Policy.OnFree();
     }
 
@@ -217,18 +299,14 @@ public sealed unsafe class BuddyArena : IDisposable
         if (p == null)
             return;
         Zone zone = Locate(p, out int page);
-        int order;
-        FastBuddyStatus status;
-        lock (zone.Lock)
+        ref PageDescriptor d = ref zone.Desc[page];
+        int order = d.Order;
+        if (d.Flags == PageFlags.AllocatedHead && order < zone.PerCpuOrders)
         {
-            order = zone.Desc[page].Order;
-            status = zone.CheckFree(page, order);
-            if (status == FastBuddyStatus.Ok)
-                zone.FreeBlock(page, order);
+            Policy.FreeParked(zone, page, order);
+            return;
         }
-        if (status != FastBuddyStatus.Ok)
-            ThrowHelper.ThrowFreeRejected(status, (nint)p, order);
-        Policy.OnFree();
+        FreeLocked(zone, page, order, (nint)p);
     }
 
     /// <summary>Bytes usable at <paramref name="p"/>: the block's full size. 0 for null.</summary>

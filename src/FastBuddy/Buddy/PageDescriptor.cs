@@ -47,6 +47,14 @@ internal enum PageFlags : ushort
     OnInactiveClean = 1 << 8,
     /// <summary>A Writeback is running for the page (it stays on inactive_dirty meanwhile).</summary>
     Laundering = 1 << 9,
+    /// <summary>Chosen for eviction: off every list, its owner's Evict runs; CacheRemove returns false.</summary>
+    Reclaiming = 1 << 10,
+    /// <summary>Parked in a thread's per-CPU list: allocated as far as the buddy system knows, free for the arena's users.</summary>
+    PerCpu = 1 << 11,
+    /// <summary>Seen earlier in the same bulk free (duplicate detection; never set outside that call).</summary>
+    BulkMark = 1 << 12,
+    /// <summary>The page-cache state bits, cleared together when a page leaves the cache.</summary>
+    CacheState = Cached | Dirty | Referenced | OnActive | OnInactiveDirty | OnInactiveClean | Laundering | Reclaiming,
     /// <summary>Any list bit.</summary>
     OnAnyList = OnActive | OnInactiveDirty | OnInactiveClean,
 }

@@ -63,11 +63,16 @@ internal sealed unsafe class Zone : IDisposable
 
     // Counters, all under Lock (summed across zones on read, so the fast path writes no shared atomic).
     public long FreePages;
-    public long Allocations;
     public long Frees;
     public long Pressure;
     public long Reclaimed;
     public long Laundered;
+
+    /// <summary>Allocations served by this zone, per <see cref="Policy.AllocationStep"/> (index = step).</summary>
+    public readonly long[] Steps = new long[Policy.AllocationStepInfo.Count];
+
+    /// <summary>Orders below this have per-CPU lists in this zone (set once by the arena).</summary>
+    public int PerCpuOrders;
 
     // Watermarks (immutable after construction).
     public long PagesMin;
@@ -78,6 +83,13 @@ internal sealed unsafe class Zone : IDisposable
     public PageList Active;
     public PageList InactiveDirty;
     public PageList InactiveClean;
+
+    /// <summary>Counts an allocation served by <paramref name="step"/>: memory_pressure goes up by one. Lock held.</summary>
+    public void CountServed(Policy.AllocationStep step)
+    {
+        Steps[(int)step]++;
+        Pressure++;
+    }
 
     /// <summary>Bytes of metadata: descriptors plus bitmaps.</summary>
     public long MetadataBytes => (long)Pages * sizeof(PageDescriptor) + _bitmap.Bytes;
@@ -155,8 +167,6 @@ internal sealed unsafe class Zone : IDisposable
             d.Age = 0;
             d.Owner = 0;
             FreePages -= 1L << order;
-            Allocations++;
-            Pressure++;
             return page;
         }
         return -1;
@@ -168,7 +178,9 @@ internal sealed unsafe class Zone : IDisposable
         ref PageDescriptor d = ref Desc[page];
         if ((d.Flags & PageFlags.AllocatedHead) != 0)
         {
-            if ((d.Flags & PageFlags.Cached) != 0)
+            if ((d.Flags & PageFlags.PerCpu) != 0)
+                return FastBuddyStatus.DoubleFree;
+            if ((d.Flags & (PageFlags.Cached | PageFlags.Reclaiming)) != 0)
                 return FastBuddyStatus.Busy;
             return d.Order == order ? FastBuddyStatus.Ok : FastBuddyStatus.OrderMismatch;
         }
@@ -199,11 +211,17 @@ internal sealed unsafe class Zone : IDisposable
     /// </summary>
     public void FreeBlock(int page, int order)
     {
-        Desc[page].Flags = PageFlags.Freed;
-        FreePages += 1L << order;
         Frees++;
         if (Pressure > 0)
             Pressure--;
+        ReleaseBlock(page, order);
+    }
+
+    /// <summary>Returns a block to the free areas without counting a free (per-CPU drains: counted when parked).</summary>
+    public void ReleaseBlock(int page, int order)
+    {
+        Desc[page].Flags = PageFlags.Freed;
+        FreePages += 1L << order;
         Coalesce(page, order);
     }
 
@@ -244,7 +262,6 @@ internal sealed unsafe class Zone : IDisposable
             TakeFree(page + (1 << o), o);
         long grown = (1L << newOrder) - (1L << order);
         FreePages -= grown;
-        Pressure += grown;
         Desc[page].Order = (byte)newOrder;
         return true;
     }

@@ -1,0 +1,134 @@
+using FastBuddy.Buddy;
+
+namespace FastBuddy.Diagnostics;
+
+/// <summary>
+/// Checks every invariant of every zone, under the zone's lock, and throws <see cref="FastBuddyException"/>
+/// (status Corrupt) naming the first one broken.
+/// </summary>
+/// <remarks>
+/// Free lists: well linked, heads flagged with their order, aligned, inside the zone, counts right. Coverage: the
+/// zone is exactly tiled by free and allocated blocks. Merge bitmaps: every pair bit equals "left free" XOR "right
+/// free" at that order, and no two buddies are free at the same order (they would have merged). Counters:
+/// free_pages is the sum of the free blocks. Page cache: each LRU list is well linked, holds only cached order-0
+/// heads flagged for that list, and every page flagged for a list is on it.
+/// </remarks>
+internal static unsafe class ArenaValidator
+{
+    public static void Validate(BuddyArena arena)
+    {
+        // Per-CPU lists change without locks: return them to the buddy system so that every count is exact.
+        arena.Policy.PerCpu.DrainAll();
+        foreach (Zone zone in arena.Zones)
+        {
+            lock (zone.Lock)
+                ValidateZone(zone);
+        }
+    }
+
+    private static void ValidateZone(Zone z)
+    {
+        PageDescriptor* d = z.Desc;
+        long freeFromLists = 0;
+        for (int order = 0; order < z.MaxOrder; order++)
+            freeFromLists += CheckList(z, z.FreeListHead(order), z.FreeBlocks(order), $"free area {order}",
+                page => (d[page].Flags & PageFlags.FreeHead) != 0 && d[page].Order == order
+                    && (page & ((1 << order) - 1)) == 0 && (long)page + (1L << order) <= z.Pages,
+                "a free head of that order, aligned and inside the zone") << order;
+        if (freeFromLists != z.FreePages)
+            Fail(z, $"free_pages is {z.FreePages} but the free areas hold {freeFromLists} pages");
+
+        // Coverage: walk the zone block by block.
+        long listed = 0;
+        for (int page = 0; page < z.Pages;)
+        {
+            PageFlags f = d[page].Flags;
+            int order = d[page].Order;
+            bool isFree = (f & PageFlags.FreeHead) != 0;
+            if (!isFree && (f & PageFlags.AllocatedHead) == 0)
+                Fail(z, $"page {page} is neither the head of a free block nor of an allocated one");
+            if (isFree && (f & PageFlags.AllocatedHead) != 0)
+                Fail(z, $"page {page} is flagged both free and allocated");
+            if (order >= z.MaxOrder || (page & ((1 << order) - 1)) != 0 || (long)page + (1L << order) > z.Pages)
+                Fail(z, $"block at page {page} has a bad order {order} for its place");
+            if ((f & PageFlags.OnAnyList) != 0)
+                listed++;
+            if ((f & PageFlags.Cached) != 0 && (isFree || order != 0))
+                Fail(z, $"page {page} is cached but is not an allocated order-0 page");
+            if ((f & PageFlags.PerCpu) != 0 && (isFree || order >= z.PerCpuOrders || (f & PageFlags.CacheState) != 0))
+                Fail(z, $"page {page} is marked as parked in a per-CPU list but is not a plain allocated block of a listed order");
+            page += 1 << order;
+        }
+
+        // Merge bitmaps: one bit per pair below the top order.
+        for (int order = 0; order < z.MaxOrder - 1; order++)
+        {
+            int step = 2 << order;
+            for (int left = 0; left < z.Pages; left += step)
+            {
+                int right = left + (1 << order);
+                bool leftFree = IsFreeHead(z, left, order);
+                bool rightFree = right < z.Pages && IsFreeHead(z, right, order);
+                if (leftFree && rightFree)
+                    Fail(z, $"buddies {left} and {right} are both free at order {order} but not merged");
+                if (z.BitmapBit(left, order) != (leftFree ^ rightFree))
+                    Fail(z, $"merge bit of pair {left}/{right} at order {order} is {z.BitmapBit(left, order)}, expected {leftFree ^ rightFree}");
+            }
+        }
+
+        // The page cache's lists.
+        long onLists = 0;
+        onLists += CheckCacheList(z, z.Active, PageFlags.OnActive, "active");
+        onLists += CheckCacheList(z, z.InactiveDirty, PageFlags.OnInactiveDirty, "inactive_dirty");
+        onLists += CheckCacheList(z, z.InactiveClean, PageFlags.OnInactiveClean, "inactive_clean");
+        if (onLists != listed)
+            Fail(z, $"{listed} pages are flagged as on an LRU list but the lists hold {onLists}");
+    }
+
+    private static bool IsFreeHead(Zone z, int page, int order)
+        => (z.Desc[page].Flags & PageFlags.FreeHead) != 0 && z.Desc[page].Order == order;
+
+    private static long CheckCacheList(Zone z, PageList list, PageFlags flag, string name)
+    {
+        PageDescriptor* d = z.Desc;
+        return CheckList(z, list.Head, list.Count, name,
+            page => (d[page].Flags & (PageFlags.OnAnyList | PageFlags.Cached | PageFlags.AllocatedHead))
+                    == (flag | PageFlags.Cached | PageFlags.AllocatedHead) && d[page].Order == 0
+                    && (flag != PageFlags.OnInactiveClean || (d[page].Flags & PageFlags.Dirty) == 0),
+            "a cached order-0 page flagged for this list (and clean, on inactive_clean)");
+    }
+
+    /// <summary>Walks a circular list from its head; checks links, membership and the count. Returns the count.</summary>
+    private static long CheckList(Zone z, int head, long count, string name, Func<int, bool> member, string expectation)
+    {
+        PageDescriptor* d = z.Desc;
+        if (head == PageList.Nil)
+        {
+            if (count != 0)
+                Fail(z, $"{name} list is empty but its count is {count}");
+            return 0;
+        }
+        long seen = 0;
+        int page = head;
+        do
+        {
+            if ((uint)page >= (uint)z.Pages)
+                Fail(z, $"{name} list links to page {page}, outside the zone");
+            if (!member(page))
+                Fail(z, $"{name} list holds page {page}, which is not {expectation}");
+            int next = d[page].Next;
+            if ((uint)next >= (uint)z.Pages || d[next].Prev != page)
+                Fail(z, $"{name} list is broken after page {page}");
+            page = next;
+            if (++seen > count)
+                Fail(z, $"{name} list has more entries than its count {count}");
+        }
+        while (page != head);
+        if (seen != count)
+            Fail(z, $"{name} list has {seen} entries but its count is {count}");
+        return seen;
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Fail(Zone z, string message) => ThrowHelper.ThrowCorrupt($"Zone '{z.Name}': {message}.");
+}

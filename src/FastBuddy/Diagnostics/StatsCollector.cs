@@ -1,0 +1,97 @@
+using FastBuddy.Buddy;
+using FastBuddy.Policy;
+
+namespace FastBuddy.Diagnostics;
+
+/// <summary>Builds <see cref="ArenaStats"/>: each zone is read under its lock, then the zones are summed.</summary>
+internal static class StatsCollector
+{
+    public static ArenaStats Collect(BuddyArena arena)
+    {
+        AllocationPath policy = arena.Policy;
+        policy.Pressure.Decay();
+        ReadOnlySpan<Zone> zones = arena.Zones;
+        var zoneStats = new ZoneStats[zones.Length];
+        var steps = new long[AllocationStepInfo.Count];
+        long total = 0, free = 0, parked = 0, active = 0, dirty = 0, clean = 0, frees = 0, reclaimed = 0, laundered = 0;
+        foreach (ThreadPageCache cache in policy.PerCpu.Snapshot)
+        {
+            for (int i = 0; i < zones.Length; i++)
+            {
+                steps[(int)AllocationStep.FastPath] += cache.Served[i];
+                frees += cache.Freed[i];
+            }
+        }
+        for (int i = 0; i < zones.Length; i++)
+        {
+            Zone z = zones[i];
+            var blocks = new long[z.MaxOrder];
+            lock (z.Lock)
+            {
+                for (int order = 0; order < blocks.Length; order++)
+                    blocks[order] = z.FreeBlocks(order);
+                for (int s = 0; s < steps.Length; s++)
+                    steps[s] += z.Steps[s];
+                zoneStats[i] = new ZoneStats
+                {
+                    Name = z.Name,
+                    Pages = z.Pages,
+                    FreePages = z.FreePages,
+                    PerCpuPages = policy.PerCpu.ParkedPages(i),
+                    PagesMin = z.PagesMin,
+                    PagesLow = z.PagesLow,
+                    PagesHigh = z.PagesHigh,
+                    ActivePages = z.Active.Count,
+                    InactiveDirtyPages = z.InactiveDirty.Count,
+                    InactiveCleanPages = z.InactiveClean.Count,
+                    FreeBlocks = blocks,
+                };
+                frees += z.Frees;
+                reclaimed += z.Reclaimed;
+                laundered += z.Laundered;
+            }
+            ZoneStats zs = zoneStats[i];
+            total += zs.Pages;
+            free += zs.FreePages;
+            parked += zs.PerCpuPages;
+            active += zs.ActivePages;
+            dirty += zs.InactiveDirtyPages;
+            clean += zs.InactiveCleanPages;
+        }
+        steps[(int)AllocationStep.Failed] = policy.Failures;
+        long allocations = 0;
+        for (int s = 0; s < (int)AllocationStep.Failed; s++)
+            allocations += steps[s];
+        return new ArenaStats
+        {
+            TotalPages = total,
+            FreePages = free,
+            PerCpuPages = parked,
+            ActivePages = active,
+            InactiveDirtyPages = dirty,
+            InactiveCleanPages = clean,
+            MemoryPressure = policy.Pressure.Pressure,
+            InactiveTarget = policy.Pressure.InactiveTarget,
+            Allocations = allocations,
+            Frees = frees,
+            Failures = policy.Failures,
+            Reclaimed = reclaimed,
+            Laundered = laundered,
+            FreePagesMin = policy.Pressure.FreePagesMin,
+            FreePagesLow = policy.Pressure.FreePagesLow,
+            FreePagesHigh = policy.Pressure.FreePagesHigh,
+            Steps = new AllocationStepCounts
+            {
+                FastPath = steps[(int)AllocationStep.FastPath],
+                High = steps[(int)AllocationStep.High],
+                Low = steps[(int)AllocationStep.Low],
+                Min = steps[(int)AllocationStep.Min],
+                DirectReclaim = steps[(int)AllocationStep.DirectReclaim],
+                HigherOrderReclaim = steps[(int)AllocationStep.HigherOrderReclaim],
+                FinalPhase = steps[(int)AllocationStep.FinalPhase],
+                Failed = steps[(int)AllocationStep.Failed],
+            },
+            Zones = zoneStats,
+        };
+    }
+}

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using FastBuddy.Buddy;
+
+namespace FastBuddy.Policy;
+
+/// <summary>
+/// The background reclaimers: kswapd (balances free + clean pages against the watermarks, launders and ages) and
+/// kreclaimd (refills a zone's free area from its clean pages), two roles sharing one thread per arena.
+/// </summary>
+/// <remarks>
+/// The thread starts the first time it is woken and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it
+/// wakes (woken by the allocation path, or once a second) it decays memory_pressure, does kreclaimd's refill for
+/// zones that were below pages_min, and, while there is a free or an inactive shortage, kswapd's pass
+/// (try_to_free_pages plus one aging scan), going on without sleeping while both shortages remain and passes
+/// make progress. It also returns the per-CPU lists of exited threads to the buddy system. Every finished pass advances <see cref="Passes"/>, which wakes callers waiting for it. With
+/// <see cref="ArenaOptions.BackgroundReclaim"/> off there is no thread and <see cref="RunPass"/> runs in the caller.
+/// </remarks>
+internal sealed class Kswapd
+{
+    private const int PeriodMilliseconds = 1000;
+
+    private readonly BuddyArena _arena;
+    private readonly Zone[] _zones;
+    private readonly Reclaim _reclaim;
+    private readonly MemoryPressure _pressure;
+    private readonly PerCpuLists _perCpu;
+    private readonly bool _background;
+    private readonly object _gate = new();
+    private Thread? _thread;
+    private bool _kswapdWanted, _kreclaimdWanted, _stopping;
+    private volatile bool _lastPassProgressed;
+
+    public Kswapd(BuddyArena arena, Zone[] zones, Reclaim reclaim, MemoryPressure pressure, PerCpuLists perCpu, bool background)
+    {
+        _perCpu = perCpu;
+        _arena = arena;
+        _zones = zones;
+        _reclaim = reclaim;
+        _pressure = pressure;
+        _background = background;
+    }
+
+    /// <summary>Finished passes; callers waiting for "kswapd's pass" wait for it to advance.</summary>
+    public WaitQueue Passes { get; } = new();
+
+    public bool Background => _background;
+
+    public bool LastPassProgressed => _lastPassProgressed;
+
+    public void WakeKswapd() => Wake(kswapd: true);
+
+    public void WakeKreclaimd() => Wake(kswapd: false);
+
+    private void Wake(bool kswapd)
+    {
+        if (!_background)
+            return;
+        lock (_gate)
+        {
+            if (_stopping)
+                return;
+            if (kswapd)
+                _kswapdWanted = true;
+            else
+                _kreclaimdWanted = true;
+            if (_thread is null)
+            {
+                _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
+                _thread.Start();
+            }
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    /// <summary>
+    /// wakeup_kswapd(1): wakes kswapd and waits for the end of its next pass, or the deadline. Returns whether that
+    /// pass made progress. Without a background thread the pass runs here.
+    /// </summary>
+    public bool RunPassAndWait(long deadline)
+    {
+        if (!_background)
+            return RunPass() > 0;
+        long seen = Passes.Sequence;
+        WakeKswapd();
+        return Passes.Wait(seen, deadline) && _lastPassProgressed;
+    }
+
+    /// <summary>One kswapd pass (plus kreclaimd's refill), in the calling thread. Returns the progress.</summary>
+    public long RunPass()
+    {
+        long progress;
+        using (ReclaimContext.Enter())
+        {
+            _pressure.Decay();
+            progress = _perCpu.DrainExited() + Refill() + Balance();
+        }
+        _lastPassProgressed = progress > 0;
+        Passes.Advance();
+        return progress;
+    }
+
+    private long Refill()
+    {
+        long freed = 0;
+        foreach (Zone zone in _zones)
+        {
+            if (Volatile.Read(ref zone.FreePages) < zone.PagesLow)
+                freed += _reclaim.RefillFreeArea(zone);
+        }
+        return freed;
+    }
+
+    private long Balance()
+    {
+        long total = 0;
+        while (!_arena.IsDisposed && (_pressure.FreeShortage() > 0 || _pressure.InactiveShortage() > 0))
+        {
+            long progress = _reclaim.TryToFreePages(mayIo: true);
+            foreach (Zone zone in _zones)
+                Reclaim.AgeScan(zone, priority: 6, wanted: long.MaxValue);
+            progress += Refill();
+            total += progress;
+            bool both = _pressure.FreeShortage() > 0 && _pressure.InactiveShortage() > 0;
+            if (progress == 0 || !both)
+                break;
+        }
+        return total;
+    }
+
+    private void Run()
+    {
+        long lastPeriod = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            lock (_gate)
+            {
+                while (!_stopping && !_kswapdWanted && !_kreclaimdWanted)
+                {
+                    long elapsedMs = (long)Stopwatch.GetElapsedTime(lastPeriod).TotalMilliseconds;
+                    if (elapsedMs >= PeriodMilliseconds)
+                        break;
+                    Monitor.Wait(_gate, (int)(PeriodMilliseconds - elapsedMs));
+                }
+                if (_stopping)
+                    return;
+                _kswapdWanted = false;
+                _kreclaimdWanted = false;
+            }
+            if (Stopwatch.GetElapsedTime(lastPeriod).TotalMilliseconds >= PeriodMilliseconds)
+                lastPeriod = Stopwatch.GetTimestamp();
+            RunPass();
+        }
+    }
+
+    /// <summary>Stops the thread promptly (it finishes the callback it is in) and wakes everyone waiting for a pass.</summary>
+    public void Stop()
+    {
+        Thread? thread;
+        lock (_gate)
+        {
+            _stopping = true;
+            thread = _thread;
+            Monitor.PulseAll(_gate);
+        }
+        Passes.Close();
+        if (thread is not null && thread != Thread.CurrentThread)
+            thread.Join();
+    }
+}

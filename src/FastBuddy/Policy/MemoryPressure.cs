@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using FastBuddy.Buddy;
+
+namespace FastBuddy.Policy;
+
+/// <summary>
+/// 2.4's global memory-state arithmetic: memory_pressure with its once-a-second decay, inactive_target,
+/// free_shortage() and inactive_shortage(), summed over the zones on read.
+/// </summary>
+/// <remarks>
+/// memory_pressure lives in the zones (one counter each, written under the zone lock by rmqueue, free and
+/// reclaim_page) so that no allocation writes a shared counter; the decay (<c>p -= p &gt;&gt; 6</c> per second) is
+/// applied by kswapd once a second, or lazily on read when there is no background thread. The sums read the
+/// zones' counters without their locks: they steer heuristics, as in the kernel, and are never used for accounting.
+/// </remarks>
+internal sealed class MemoryPressure
+{
+    private readonly Zone[] _zones;
+    private readonly PerCpuLists _perCpu;
+    private readonly long _totalPages;
+    private long _lastDecay = Stopwatch.GetTimestamp();
+    private long _threadDecayed;
+
+    public MemoryPressure(Zone[] zones, PerCpuLists perCpu)
+    {
+        _zones = zones;
+        _perCpu = perCpu;
+        foreach (Zone z in zones)
+        {
+            _totalPages += z.Pages;
+            FreePagesMin += z.PagesMin;
+            FreePagesLow += z.PagesLow;
+            FreePagesHigh += z.PagesHigh;
+        }
+    }
+
+    /// <summary>freepages.min / .low / .high: the sums of the zones' watermarks.</summary>
+    public long FreePagesMin { get; }
+    public long FreePagesLow { get; }
+    public long FreePagesHigh { get; }
+
+    /// <summary>Applies one decay step per whole second elapsed since the last one (at most one thread does it).</summary>
+    public void Decay()
+    {
+        long last = Volatile.Read(ref _lastDecay);
+        long seconds = (Stopwatch.GetTimestamp() - last) / Stopwatch.Frequency;
+        if (seconds <= 0 || Interlocked.CompareExchange(ref _lastDecay, last + seconds * Stopwatch.Frequency, last) != last)
+            return;
+        foreach (Zone z in _zones)
+        {
+            lock (z.Lock)
+            {
+                for (long s = 0; s < seconds && z.Pressure > 0; s++)
+                    z.Pressure -= z.Pressure >> 6;
+            }
+        }
+        // The per-CPU lists' share (served - freed, kept by their threads) decays through an offset.
+        long threadPart = ThreadPart();
+        for (long s = 0; s < seconds && threadPart - _threadDecayed > 0; s++)
+            _threadDecayed += (threadPart - _threadDecayed) >> 6;
+    }
+
+    private long ThreadPart()
+    {
+        long sum = 0;
+        foreach (ThreadPageCache cache in _perCpu.Snapshot)
+        {
+            for (int z = 0; z < _zones.Length; z++)
+                sum += cache.Served[z] - cache.Freed[z];
+        }
+        return sum;
+    }
+
+    /// <summary>memory_pressure: the zones' counters plus the per-CPU lists' share, never below 0.</summary>
+    public long Pressure
+    {
+        get
+        {
+            long sum = ThreadPart() - Volatile.Read(ref _threadDecayed);
+            foreach (Zone z in _zones)
+                sum += Volatile.Read(ref z.Pressure);
+            return Math.Max(sum, 0);
+        }
+    }
+
+    /// <summary>inactive_target = min(memory_pressure &gt;&gt; 6, total pages / 4).</summary>
+    public long InactiveTarget => Math.Min(Pressure >> 6, _totalPages / 4);
+
+    /// <summary>
+    /// free_shortage(): how many pages short of freepages.high + inactive_target / 3 the free and clean pages
+    /// are; failing that, how far the zones are below pages_min + 1.
+    /// </summary>
+    public long FreeShortage()
+    {
+        long freeable = 0;
+        foreach (Zone z in _zones)
+            freeable += Volatile.Read(ref z.FreePages) + z.InactiveClean.Count;
+        long target = FreePagesHigh + InactiveTarget / 3;
+        if (freeable < target)
+            return target - freeable;
+        long sum = 0;
+        foreach (Zone z in _zones)
+        {
+            long deficit = z.PagesMin + 1 - Volatile.Read(ref z.FreePages) - z.InactiveClean.Count;
+            if (deficit > 0)
+                sum += deficit;
+        }
+        return sum;
+    }
+
+    /// <summary>inactive_shortage() = freepages.high + inactive_target - free - clean - dirty, at least 0.</summary>
+    public long InactiveShortage()
+    {
+        long have = 0;
+        foreach (Zone z in _zones)
+            have += Volatile.Read(ref z.FreePages) + z.InactiveClean.Count + z.InactiveDirty.Count;
+        return Math.Max(FreePagesHigh + InactiveTarget - have, 0);
+    }
+
+    /// <summary>Pages on the inactive_dirty lists, and free + inactive_clean pages, over all zones.</summary>
+    public (long Dirty, long FreeAndClean) DirtyVersusFreeable()
+    {
+        long dirty = 0, freeable = 0;
+        foreach (Zone z in _zones)
+        {
+            dirty += z.InactiveDirty.Count;
+            freeable += Volatile.Read(ref z.FreePages) + z.InactiveClean.Count;
+        }
+        return (dirty, freeable);
+    }
+}
