@@ -10,7 +10,7 @@ internal static unsafe class ArenaExports
     public static int OptionsInit(FbOptions* options)
     {
         if (options == null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, "fb_options_init needs an fb_options to fill.");
         try
         {
             NativeOptions.WriteDefaults(options);
@@ -26,21 +26,21 @@ internal static unsafe class ArenaExports
     public static int ArenaCreate(FbOptions* options, nint* result)
     {
         if (result == null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, "fb_arena_create needs somewhere to store the handle (out is NULL).");
         *result = 0;
         if (options == null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, "fb_arena_create needs options (see fb_options_init).");
         try
         {
-            int status = NativeOptions.TryRead(options, out ArenaOptions? managed, out NativeOutOfMemoryHandler? outOfMemory);
-            if (status != Ok)
-                return Fail(status);
+            string? problem = NativeOptions.TryRead(options, out ArenaOptions? managed, out NativeOutOfMemoryHandler? outOfMemory);
+            if (problem is not null)
+                return Fail(InvalidArgument, problem);
             BuddyArena arena = new(managed!);
             ArenaHandle? handle = HandleTable.Register(arena);
             if (handle is null)
             {
                 arena.Dispose();
-                return Fail(NoMemory);
+                return Fail(NoMemory, "Too many live arenas (2^20 - 1).");
             }
             if (outOfMemory is not null)
                 outOfMemory.Handle = handle.Value;
@@ -59,7 +59,7 @@ internal static unsafe class ArenaExports
         if (arena == 0)
             return Ok;
         if (!HandleTable.Remove(arena, out ArenaHandle? handle))
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, NotAnArena);
         try
         {
             handle!.Arena.Dispose();
@@ -76,7 +76,7 @@ internal static unsafe class ArenaExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return FailZero(InvalidArgument);
+            return FailZero(InvalidArgument, NotAnArena);
         return (uint)handle.Arena.PageSize;
     }
 
@@ -85,7 +85,7 @@ internal static unsafe class ArenaExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return FailZero(InvalidArgument);
+            return FailZero(InvalidArgument, NotAnArena);
         return (uint)handle.Arena.MaxOrder;
     }
 
@@ -94,7 +94,7 @@ internal static unsafe class ArenaExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return FailZero(InvalidArgument);
+            return FailZero(InvalidArgument, NotAnArena);
         return (uint)handle.Arena.ZoneCount;
     }
 
@@ -103,7 +103,7 @@ internal static unsafe class ArenaExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, NotAnArena);
         try
         {
             handle.Arena.Validate();
@@ -120,7 +120,7 @@ internal static unsafe class ArenaExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, NotAnArena);
         try
         {
             handle.Arena.Balance();

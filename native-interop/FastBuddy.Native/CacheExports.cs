@@ -10,8 +10,10 @@ internal static unsafe class CacheExports
     public static int CacheAdd(nint arena, void* page, FbPageOps* ops, void* context, int dirty)
     {
         ArenaHandle? handle = HandleTable.Find(arena);
-        if (handle is null || ops == null || ops->Evict == null)
-            return Fail(InvalidArgument);
+        if (handle is null)
+            return Fail(InvalidArgument, NotAnArena);
+        if (ops == null || ops->Evict == null)
+            return Fail(InvalidArgument, "fb_cache_add needs an fb_page_ops with an evict callback.");
         try
         {
             NativePageOwner owner = handle.OwnerFor(new NativePageOwner.Key((nint)ops->Writeback, (nint)ops->Evict, (nint)context));
@@ -29,7 +31,7 @@ internal static unsafe class CacheExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, NotAnArena);
         try
         {
             handle.Arena.CacheTouch(page);
@@ -46,7 +48,7 @@ internal static unsafe class CacheExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, NotAnArena);
         try
         {
             handle.Arena.CacheMarkDirty(page);
@@ -64,7 +66,7 @@ internal static unsafe class CacheExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, NotAnArena);
         try
         {
             return handle.Arena.CacheRemove(page) ? Ok : Fail(Reclaimed);

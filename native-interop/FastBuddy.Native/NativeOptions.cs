@@ -24,28 +24,36 @@ internal static unsafe class NativeOptions
             LowestZoneBalanceRatio = defaults.LowestZoneBalanceRatio,
             BalanceMin = defaults.BalanceMin,
             BalanceMax = defaults.BalanceMax,
+            PerCpuPages = defaults.PerCpuPages,
+            PerCpuBatch = defaults.PerCpuBatch,
+            PerCpuOrders = defaults.PerCpuOrders,
         };
     }
 
     /// <summary>
-    /// Reads the caller's fb_options (only struct_size bytes of it) into <see cref="ArenaOptions"/>. Checks what only
-    /// the C shape can get wrong (sizes, NULLs, reserved fields, values beyond int); the arena checks the rest.
+    /// Reads the caller's fb_options into <see cref="ArenaOptions"/>: the defaults, overwritten by the first
+    /// struct_size bytes of the caller's struct (so a host built against an older, smaller fb_options gets the
+    /// defaults for the fields it does not know). Checks what only the C shape can get wrong (sizes, NULLs,
+    /// reserved fields, values beyond int); the arena checks the rest.
     /// </summary>
-    /// <returns>FB_OK, or FB_ERR_INVALID_ARGUMENT with <paramref name="result"/> null.</returns>
-    public static int TryRead(FbOptions* options, out ArenaOptions? result, out NativeOutOfMemoryHandler? outOfMemory)
+    /// <returns>null, or what is wrong (FB_ERR_INVALID_ARGUMENT), with <paramref name="result"/> null.</returns>
+    public static string? TryRead(FbOptions* options, out ArenaOptions? result, out NativeOutOfMemoryHandler? outOfMemory)
     {
         result = null;
         outOfMemory = null;
         uint size = options->StructSize;
         if (size < FbOptions.MinSize)
-            return NativeStatus.InvalidArgument;
-        FbOptions o = default;
+            return $"fb_options.struct_size is {size}: call fb_options_init first (it needs at least {FbOptions.MinSize}).";
+        FbOptions o;
+        WriteDefaults(&o);
         Buffer.MemoryCopy(options, &o, sizeof(FbOptions), Math.Min(size, (uint)sizeof(FbOptions)));
 
-        if (o.Reserved0 != 0 || o.PageSize > int.MaxValue || o.MaxOrder > int.MaxValue)
-            return NativeStatus.InvalidArgument;
+        if (o.Reserved0 != 0 || o.Reserved1 != 0)
+            return "The reserved fields of fb_options must be 0 (call fb_options_init first).";
+        if (o.PageSize > int.MaxValue || o.MaxOrder > int.MaxValue)
+            return $"page_size {o.PageSize} or max_order {o.MaxOrder} is out of range.";
         if (o.ZoneCount > 0 && o.Zones == null)
-            return NativeStatus.InvalidArgument;
+            return $"zone_count is {o.ZoneCount} but zones is NULL.";
 
         ArenaOptions managed = new()
         {
@@ -54,26 +62,25 @@ internal static unsafe class NativeOptions
             ArenaBytes = o.ArenaBytes,
             BackgroundReclaim = o.BackgroundReclaim != 0,
             AllocWaitTimeout = o.AllocWaitMs < 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(o.AllocWaitMs),
+            BalanceRatio = o.BalanceRatio,
+            LowestZoneBalanceRatio = o.LowestZoneBalanceRatio,
+            BalanceMin = o.BalanceMin,
+            BalanceMax = o.BalanceMax,
+            PerCpuPages = o.PerCpuPages,
+            PerCpuBatch = o.PerCpuBatch,
+            PerCpuOrders = o.PerCpuOrders,
         };
         for (uint i = 0; i < o.ZoneCount; i++)
         {
             FbZoneOptions* zone = &o.Zones[i];
             if (zone->Name == null)
-                return NativeStatus.InvalidArgument;
+                return $"Zone {i} has no name (NULL).";
             string name = Marshal.PtrToStringUTF8((nint)zone->Name)!;
             managed.Zones.Add(new ZoneOptions(name, zone->Bytes)
             {
                 PagesMin = zone->PagesMin == 0 ? null : zone->PagesMin,
             });
         }
-        if (o.BalanceRatio != 0)
-            managed.BalanceRatio = o.BalanceRatio;
-        if (o.LowestZoneBalanceRatio != 0)
-            managed.LowestZoneBalanceRatio = o.LowestZoneBalanceRatio;
-        if (o.BalanceMin != 0)
-            managed.BalanceMin = o.BalanceMin;
-        if (o.BalanceMax != 0)
-            managed.BalanceMax = o.BalanceMax;
         if (o.Log != null)
             managed.Logger = new NativeLogger(o.Log, o.LogContext);
         if (o.OutOfMemory != null)
@@ -82,7 +89,7 @@ internal static unsafe class NativeOptions
             managed.OutOfMemory = outOfMemory.Invoke;
         }
         result = managed;
-        return NativeStatus.Ok;
+        return null;
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text.Unicode;
 
 namespace FastBuddy.Native;
 
@@ -19,7 +20,12 @@ internal static unsafe class NativeStatus
     public const int Corrupt = (int)FastBuddyStatus.Corrupt;
     public const int Reclaimed = (int)FastBuddyStatus.Reclaimed;
 
+    /// <summary>The reason given for a bad handle.</summary>
+    public const string NotAnArena = "The fb_arena* is not a live arena: NULL, destroyed, or not from fb_arena_create.";
+
     [ThreadStatic] private static int t_last;
+    [ThreadStatic] private static string? t_reason;
+    [ThreadStatic] private static byte[]? t_message;
 
     /// <summary>fb_last_error: the calling thread's last recorded status.</summary>
     public static int Last => t_last;
@@ -28,17 +34,18 @@ internal static unsafe class NativeStatus
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AllocationSucceeded() => t_last = Ok;
 
-    /// <summary>Records <paramref name="status"/> for fb_last_error and returns it.</summary>
+    /// <summary>Records <paramref name="status"/> (and why, for fb_last_error_message) and returns it.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static int Fail(int status)
+    public static int Fail(int status, string? reason = null)
     {
         t_last = status;
+        t_reason = reason;
         return status;
     }
 
-    /// <summary>Records the status an exception stands for and returns it.</summary>
+    /// <summary>Records the status an exception stands for, with its message, and returns it.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static int Fail(Exception e) => Fail(FromException(e));
+    public static int Fail(Exception e) => Fail(FromException(e), e.Message);
 
     /// <summary>An allocation returned null: record why (the arena's LastError) and return null.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -51,17 +58,17 @@ internal static unsafe class NativeStatus
 
     /// <summary>Records a status for a call that returns a count or a size, and returns 0.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static uint FailZero(int status)
+    public static uint FailZero(int status, string? reason = null)
     {
-        Fail(status);
+        Fail(status, reason);
         return 0;
     }
 
     /// <summary>Records a status for a call that returns a pointer, and returns null.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void* FailNull(int status)
+    public static void* FailNull(int status, string? reason = null)
     {
-        Fail(status);
+        Fail(status, reason);
         return null;
     }
 
@@ -71,6 +78,23 @@ internal static unsafe class NativeStatus
     {
         Fail(e);
         return null;
+    }
+
+    /// <summary>
+    /// fb_last_error_message: "" while the last status is FB_OK; the recorded reason, rendered into this thread's
+    /// pinned buffer; or the status's static description when no reason was given.
+    /// </summary>
+    public static byte* LastMessage()
+    {
+        if (t_last == Ok)
+            return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("\0"u8));
+        string? reason = t_reason;
+        if (reason is null)
+            return Describe(t_last);
+        byte[] buffer = t_message ??= GC.AllocateArray<byte>(1024, pinned: true);
+        Utf8.FromUtf16(reason, buffer.AsSpan(0, buffer.Length - 1), out _, out int written);
+        buffer[written] = 0;
+        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
     }
 
     /// <summary>

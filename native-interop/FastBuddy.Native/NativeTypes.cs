@@ -30,7 +30,7 @@ internal unsafe struct FbOptions
     public uint ZoneCount;
     public int BackgroundReclaim;
     public long AllocWaitMs;
-    // Optional tail: 0 / null means "default".
+    // Optional tail: a caller's struct may end before any of these (they then keep their defaults).
     public int BalanceRatio;
     public int LowestZoneBalanceRatio;
     public int BalanceMin;
@@ -39,6 +39,10 @@ internal unsafe struct FbOptions
     public void* LogContext;
     public delegate* unmanaged<void*, nint, uint, uint, int> OutOfMemory;
     public void* OutOfMemoryContext;
+    public int PerCpuPages;
+    public int PerCpuBatch;
+    public int PerCpuOrders;
+    public int Reserved1;
 }
 
 /// <summary>fb_page_ops.</summary>

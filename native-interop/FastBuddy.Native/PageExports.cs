@@ -4,7 +4,8 @@ using static FastBuddy.Native.NativeStatus;
 namespace FastBuddy.Native;
 
 /// <summary>
-/// Pages and bytes: fb_alloc_pages[_zonelist], fb_free_pages, fb_alloc, fb_realloc, fb_free, fb_usable_size, fb_owns.
+/// Pages and bytes: fb_alloc_pages[_zonelist], fb_free_pages, fb_alloc_pages_bulk, fb_free_pages_bulk, fb_alloc,
+/// fb_realloc, fb_free, fb_usable_size, fb_owns.
 /// </summary>
 /// <remarks>
 /// The hot path is: handle lookup (an array index and a compare), the arena call inside a try (free of cost when
@@ -13,12 +14,14 @@ namespace FastBuddy.Native;
 /// </remarks>
 internal static unsafe class PageExports
 {
+    private const string BadBulkArray = "The page array is NULL or its count is beyond 2^31 - 1.";
+
     [UnmanagedCallersOnly(EntryPoint = "fb_alloc_pages")]
     public static void* AllocPages(nint arena, uint order, uint flags)
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return FailNull(InvalidArgument);
+            return FailNull(InvalidArgument, NotAnArena);
         try
         {
             void* block = handle.Arena.AllocPages((int)order, (AllocFlags)flags);
@@ -38,9 +41,9 @@ internal static unsafe class PageExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return FailNull(InvalidArgument);
+            return FailNull(InvalidArgument, NotAnArena);
         if (zonelist > int.MaxValue)
-            return FailNull(InvalidArgument);
+            return FailNull(InvalidArgument, $"Zonelist {zonelist} does not exist.");
         try
         {
             void* block = handle.Arena.AllocPages((int)order, (AllocFlags)flags, (int)zonelist);
@@ -60,10 +63,55 @@ internal static unsafe class PageExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, NotAnArena);
         try
         {
             handle.Arena.FreePages(block, (int)order);
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>Up to <paramref name="count"/> order-0 pages into <paramref name="pages"/>; returns how many.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "fb_alloc_pages_bulk")]
+    public static nuint AllocPagesBulk(nint arena, nint* pages, nuint count, uint flags)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return FailZero(InvalidArgument, NotAnArena);
+        if ((pages == null && count != 0) || count > int.MaxValue)
+            return FailZero(InvalidArgument, BadBulkArray);
+        try
+        {
+            int n = handle.Arena.AllocPagesBulk(new Span<nint>(pages, (int)count), (AllocFlags)flags);
+            if ((nuint)n < count)
+                AllocationFailed();
+            else
+                AllocationSucceeded();
+            return (nuint)n;
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+            return 0;
+        }
+    }
+
+    /// <summary>All or nothing: every entry must be a live order-0 page of the arena.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "fb_free_pages_bulk")]
+    public static int FreePagesBulk(nint arena, nint* pages, nuint count)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return Fail(InvalidArgument, NotAnArena);
+        if ((pages == null && count != 0) || count > int.MaxValue)
+            return Fail(InvalidArgument, BadBulkArray);
+        try
+        {
+            handle.Arena.FreePagesBulk(new ReadOnlySpan<nint>(pages, (int)count));
             return Ok;
         }
         catch (Exception e)
@@ -77,7 +125,7 @@ internal static unsafe class PageExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return FailNull(InvalidArgument);
+            return FailNull(InvalidArgument, NotAnArena);
         try
         {
             void* block = handle.Arena.Alloc(bytes, (AllocFlags)flags);
@@ -97,7 +145,7 @@ internal static unsafe class PageExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return FailNull(InvalidArgument);
+            return FailNull(InvalidArgument, NotAnArena);
         try
         {
             void* block = handle.Arena.Realloc(p, bytes, (AllocFlags)flags);
@@ -118,7 +166,7 @@ internal static unsafe class PageExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, NotAnArena);
         try
         {
             handle.Arena.Free(p);
@@ -135,7 +183,7 @@ internal static unsafe class PageExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return FailZero(InvalidArgument);
+            return FailZero(InvalidArgument, NotAnArena);
         try
         {
             return handle.Arena.UsableSize(p);
@@ -152,7 +200,7 @@ internal static unsafe class PageExports
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
-            return (int)FailZero(InvalidArgument);
+            return (int)FailZero(InvalidArgument, NotAnArena);
         try
         {
             return handle.Arena.Owns(p) ? 1 : 0;

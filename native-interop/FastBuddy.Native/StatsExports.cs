@@ -18,11 +18,13 @@ internal static unsafe class StatsExports
     public static int GetStats(nint arena, FbStats* stats)
     {
         ArenaHandle? handle = HandleTable.Find(arena);
-        if (handle is null || stats == null)
-            return Fail(InvalidArgument);
+        if (handle is null)
+            return Fail(InvalidArgument, NotAnArena);
+        if (stats == null)
+            return Fail(InvalidArgument, "fb_get_stats needs an fb_stats to fill.");
         uint size = stats->StructSize;
         if (size < FbStats.MinSize || size > MaxStructSize)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, $"fb_stats.struct_size is {size}: set it to sizeof(fb_stats) (at least {FbStats.MinSize}).");
         try
         {
             BuddyArena a = handle.Arena;
@@ -71,16 +73,18 @@ internal static unsafe class StatsExports
     public static int GetZoneStats(nint arena, uint zone, FbZoneStats* stats)
     {
         ArenaHandle? handle = HandleTable.Find(arena);
-        if (handle is null || stats == null)
-            return Fail(InvalidArgument);
+        if (handle is null)
+            return Fail(InvalidArgument, NotAnArena);
+        if (stats == null)
+            return Fail(InvalidArgument, "fb_get_zone_stats needs an fb_zone_stats to fill.");
         uint size = stats->StructSize;
         if (size < FbZoneStats.MinSize || size > MaxStructSize)
-            return Fail(InvalidArgument);
+            return Fail(InvalidArgument, $"fb_zone_stats.struct_size is {size}: set it to sizeof(fb_zone_stats) (at least {FbZoneStats.MinSize}).");
         try
         {
             ArenaStats s = handle.Arena.GetStats();
             if (zone >= (uint)s.Zones.Count)
-                return Fail(InvalidArgument);
+                return Fail(InvalidArgument, $"Zone {zone} does not exist; the arena has {s.Zones.Count}.");
             ZoneStats z = s.Zones[(int)zone];
             FbZoneStats result = new()
             {

@@ -123,15 +123,20 @@ typedef struct fb_options {
     uint32_t zone_count;
     int32_t background_reclaim;  /* nonzero: kswapd/kreclaimd thread (default 1); 0: reclaim runs in callers and fb_balance */
     int64_t alloc_wait_ms;       /* deadline of all waits of one allocation; < 0 = infinite (default 200) */
-    /* ---- the fields above are the minimum struct_size (FB_OPTIONS_MIN_SIZE); 0 below means "default" ---- */
-    int32_t balance_ratio;             /* zone_balance_ratio (default 128) */
-    int32_t lowest_zone_balance_ratio; /* ratio of the lowest zone when there are several (default 32) */
-    int32_t balance_min;               /* lower clamp of pages_min in pages (default 10) */
+    /* ---- the fields above are the minimum struct_size (FB_OPTIONS_MIN_SIZE). Fields past the caller's
+            struct_size take their defaults; fields within it are used as they are (fb_options_init sets them). ---- */
+    int32_t balance_ratio;             /* zone_balance_ratio, >= 1 (default 128) */
+    int32_t lowest_zone_balance_ratio; /* ratio of the lowest zone when there are several, >= 1 (default 32) */
+    int32_t balance_min;               /* lower clamp of pages_min in pages, 0 .. balance_max (default 10) */
     int32_t balance_max;               /* upper clamp of pages_min in pages (default 255) */
     fb_log_fn log;                     /* NULL: no logging */
     void* log_ctx;
     fb_oom_fn out_of_memory;           /* NULL: no out-of-memory handler */
     void* out_of_memory_ctx;
+    int32_t per_cpu_pages;             /* per-thread list of parked order-0 pages, in pages; 0 = no lists (default 64) */
+    int32_t per_cpu_batch;             /* pages moved per refill or spill, >= 1 (default 16) */
+    int32_t per_cpu_orders;            /* orders 0 .. per_cpu_orders-1 have lists, at most max_order (default 9) */
+    int32_t reserved1;                 /* must be 0 */
 } fb_options;
 
 #define FB_OPTIONS_MIN_SIZE 48u  /* offsetof(fb_options, alloc_wait_ms) + 8 */
@@ -195,7 +200,7 @@ typedef struct fb_zone_stats {
 
 /* ---------------------------------------------------------------- functions */
 
-/* Fills *options with the defaults (struct_size, page 4096, max order 11, background reclaim, 200 ms wait); FB_ERR_INVALID_ARGUMENT if NULL. */
+/* Fills the whole *options with the defaults (struct_size = sizeof(fb_options), page 4096, max order 11, background reclaim, 200 ms wait, the 2.4 balance constants, per-CPU lists); FB_ERR_INVALID_ARGUMENT if NULL. */
 int fb_options_init(fb_options* options);
 
 /* Creates an arena (memory reserved, not touched) and stores its handle in *out (NULL on failure); options and out must not be NULL. */
@@ -212,6 +217,12 @@ void* fb_alloc_pages_zonelist(fb_arena* arena, uint32_t order, uint32_t flags, u
 
 /* Returns a block of exactly that order; validated in O(1) (NOT_OWNED, NOT_A_BLOCK, DOUBLE_FREE, ORDER_MISMATCH, BUSY), a rejected free changes nothing. */
 int fb_free_pages(fb_arena* arena, void* block, uint32_t order);
+
+/* Allocates up to `count` order-0 pages into pages[0..] at once (one lock round trip per zone) from the default zonelist; returns how many: fewer than count only when the policy refused the rest (fb_last_error says why); entries past the result are untouched. */
+size_t fb_alloc_pages_bulk(fb_arena* arena, void** pages, size_t count, uint32_t flags);
+
+/* Frees `count` order-0 pages at once. All or nothing: if any entry is not a live order-0 page of the arena (or appears twice), nothing is freed and that entry's status is returned. */
+int fb_free_pages_bulk(fb_arena* arena, void* const* pages, size_t count);
 
 /* Allocates at least `bytes` (1 .. largest block) as a power-of-two block of pages; NULL on failure (fb_last_error). Free with fb_free. */
 void* fb_alloc(fb_arena* arena, size_t bytes, uint32_t flags);
@@ -259,6 +270,9 @@ int fb_balance(fb_arena* arena);
 
 /* The calling thread's last status: why its last allocation returned NULL (FB_OK after a successful allocation), or the status of a later fb_ call that failed. */
 int fb_last_error(void);
+
+/* The reason of the calling thread's last failing fb_ call, in English (UTF-8), e.g. "Order 12 is out of range: ...": never NULL; valid until the next fb_ call on this thread fails; "" after a successful allocation. */
+const char* fb_last_error_message(void);
 
 /* A static English description of a status (never NULL; unknown values give "unknown status"). */
 const char* fb_strerror(int status);

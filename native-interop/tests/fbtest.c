@@ -68,6 +68,8 @@ void fbt_fail_status(const char* file, int line, const char* expr, int got, int 
     atomic_fetch_add(&g_failures_in_test, 1);
     fprintf(stderr, "  %s:%d: %s returned %d (%s), expected %d (%s)\n", file, line, expr, got, fb_strerror(got),
             expected, fb_strerror(expected));
+    if (got != FB_OK)
+        fprintf(stderr, "    fb_last_error_message: %s\n", fb_last_error_message());
 }
 
 int fbt_failed_now(void)

@@ -18,7 +18,7 @@ void fbt_default_options(fb_options* o, size_t bytes)
 fb_arena* fbt_arena_with(const fb_options* o)
 {
     fb_arena* a = NULL;
-    CHECK_STATUS(fb_arena_create(o, &a), FB_OK);
+    CHECK_STATUS(fb_arena_create(o, &a), FB_OK); /* prints fb_last_error_message on failure */
     CHECK(a != NULL);
     return a;
 }

@@ -12,7 +12,8 @@ _Static_assert(offsetof(fb_options, zones) == 24, "fb_options layout");
 _Static_assert(offsetof(fb_options, zone_count) == 32, "fb_options layout");
 _Static_assert(offsetof(fb_options, alloc_wait_ms) + 8 == FB_OPTIONS_MIN_SIZE, "fb_options min size");
 _Static_assert(offsetof(fb_options, log) == 64, "fb_options layout");
-_Static_assert(sizeof(fb_options) == 96, "fb_options size");
+_Static_assert(offsetof(fb_options, per_cpu_pages) == 96, "fb_options layout");
+_Static_assert(sizeof(fb_options) == 112, "fb_options size");
 _Static_assert(sizeof(fb_zone_options) == 24, "fb_zone_options size");
 _Static_assert(offsetof(fb_stats, total_pages) == 8, "fb_stats layout");
 _Static_assert(offsetof(fb_stats, zone_count) + 4 == FB_STATS_MIN_SIZE, "fb_stats min size");
@@ -104,6 +105,10 @@ FB_TEST(options_init_defaults)
     CHECK(o.log_ctx == NULL);
     CHECK(o.out_of_memory == NULL);
     CHECK(o.out_of_memory_ctx == NULL);
+    CHECK_EQ(o.per_cpu_pages, 64);
+    CHECK_EQ(o.per_cpu_batch, 16);
+    CHECK_EQ(o.per_cpu_orders, 9);
+    CHECK_EQ(o.reserved1, 0);
 }
 
 FB_TEST(options_init_null)
@@ -155,6 +160,7 @@ FB_TEST(create_two_zones_with_page_size_and_orders)
     fbt_default_options(&o, 0);
     o.page_size = 1024;
     o.max_order = 6;
+    o.per_cpu_orders = 4; /* at most max_order (see test_options.small_max_order_with_default_per_cpu_settings) */
     o.zones = zones;
     o.zone_count = 2;
     fb_arena* a = fbt_arena_with(&o);
@@ -235,5 +241,30 @@ FB_TEST(last_error_tracks_allocations)
     /* the whole 64 KiB zone is 16 pages: an order-5 block cannot exist */
     CHECK(fb_alloc_pages(a, 5, FB_ATOMIC) == NULL);
     CHECK_EQ(fb_last_error(), FB_ERR_NO_MEMORY);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(last_error_message_explains)
+{
+    fb_arena* a = fbt_arena(64 * KIB);
+    REQUIRE(a != NULL);
+    void* p = fb_alloc_pages(a, 0, FB_KERNEL);
+    REQUIRE(p != NULL);
+    CHECK(strcmp(fb_last_error_message(), "") == 0); /* FB_OK */
+    CHECK(fb_alloc_pages(a, 12, FB_KERNEL) == NULL);
+    CHECK(strstr(fb_last_error_message(), "Order 12") != NULL);
+    CHECK_STATUS(fb_free_pages(a, p, 3), FB_ERR_ORDER_MISMATCH);
+    CHECK(strstr(fb_last_error_message(), "order 3") != NULL);
+    CHECK_STATUS(fb_validate(NULL), FB_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fb_last_error_message(), "not a live arena") != NULL);
+    CHECK(fb_alloc_pages(a, 5, FB_ATOMIC) == NULL); /* no memory: the status's description */
+    CHECK(strcmp(fb_last_error_message(), fb_strerror(FB_ERR_NO_MEMORY)) == 0);
+    fb_options o;
+    fbt_default_options(&o, 64 * KIB);
+    o.page_size = 3000;
+    fb_arena* bad = NULL;
+    CHECK_STATUS(fb_arena_create(&o, &bad), FB_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(fb_last_error_message(), "PageSize") != NULL);
+    CHECK_STATUS(fb_free_pages(a, p, 0), FB_OK);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }

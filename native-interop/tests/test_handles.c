@@ -25,6 +25,11 @@ static void check_rejected_everywhere(fb_arena* bad, void* some_page)
     CHECK(fb_alloc_pages_zonelist(bad, 0, FB_KERNEL, 0) == NULL);
     CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(fb_free_pages(bad, some_page, 0), FB_ERR_INVALID_ARGUMENT);
+    void* bulk[2] = { some_page, NULL };
+    CHECK_EQ(fb_alloc_pages_bulk(bad, bulk, 2, FB_KERNEL), 0);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK(bulk[0] == some_page);
+    CHECK_STATUS(fb_free_pages_bulk(bad, bulk, 1), FB_ERR_INVALID_ARGUMENT);
     CHECK(fb_alloc(bad, 100, FB_KERNEL) == NULL);
     CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
     CHECK(fb_realloc(bad, NULL, 100, FB_KERNEL) == NULL);

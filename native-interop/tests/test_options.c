@@ -1,6 +1,7 @@
 /* Bad options (SPEC section 7): each is FB_ERR_INVALID_ARGUMENT, *out stays NULL, and nothing leaks a handle. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fbtest.h"
@@ -189,6 +190,66 @@ FB_TEST(bad_balance_settings)
     fbt_default_options(&o, 1 * MIB);
     o.balance_min = -2;
     EXPECT_BAD(o);
+    fbt_default_options(&o, 1 * MIB);
+    o.balance_ratio = 0; /* fields within struct_size are used as they are: 0 is not "default" */
+    EXPECT_BAD(o);
+}
+
+FB_TEST(bad_per_cpu_settings)
+{
+    fb_options o;
+    fbt_default_options(&o, 1 * MIB);
+    o.per_cpu_pages = -1;
+    EXPECT_BAD(o);
+    fbt_default_options(&o, 1 * MIB);
+    o.per_cpu_batch = 0;
+    EXPECT_BAD(o);
+    fbt_default_options(&o, 1 * MIB);
+    o.per_cpu_orders = 12; /* more than max_order 11 */
+    EXPECT_BAD(o);
+    fbt_default_options(&o, 1 * MIB);
+    o.reserved1 = 7;
+    EXPECT_BAD(o);
+}
+
+FB_TEST(per_cpu_lists_off)
+{
+    fb_options o;
+    fbt_default_options(&o, 1 * MIB);
+    o.per_cpu_pages = 0;
+    fb_arena* a = fbt_arena_with(&o);
+    REQUIRE(a != NULL);
+    void* p[10];
+    for (int i = 0; i < 10; i++)
+        p[i] = fb_alloc_pages(a, 0, FB_KERNEL);
+    for (int i = 0; i < 10; i++)
+        CHECK_STATUS(fb_free_pages(a, p[i], 0), FB_OK);
+    fb_stats s = fbt_stats(a);
+    CHECK_EQ(s.per_cpu_pages, 0);
+    CHECK_EQ(s.free_pages, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(small_max_order_with_default_per_cpu_settings)
+{
+    /* fb_options_init's per_cpu_orders (9) must not make max_order 1 .. 8 unusable: SPEC section 6 only limits
+       max_order itself. */
+    for (uint32_t max_order = 1; max_order <= 11; max_order++) {
+        fb_options o;
+        fbt_default_options(&o, 1 * MIB);
+        o.max_order = max_order;
+        fb_arena* a = NULL;
+        int status = fb_arena_create(&o, &a);
+        if (status != FB_OK)
+            fprintf(stderr, "  max_order %u: %s\n", max_order, fb_last_error_message());
+        CHECK_STATUS(status, FB_OK);
+        if (a != NULL) {
+            void* p = fb_alloc_pages(a, max_order - 1, FB_KERNEL);
+            CHECK(p != NULL);
+            CHECK_STATUS(fb_free_pages(a, p, max_order - 1), FB_OK);
+            CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+        }
+    }
 }
 
 FB_TEST(balance_settings_used)
