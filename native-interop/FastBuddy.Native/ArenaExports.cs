@@ -58,10 +58,10 @@ internal static unsafe class ArenaExports
     {
         if (arena == 0)
             return Ok;
-        if (!HandleTable.Remove(arena, out ArenaHandle? handle))
-            return Fail(InvalidArgument, NotAnArena);
         try
         {
+            if (!HandleTable.Remove(arena, out ArenaHandle? handle))
+                return Fail(InvalidArgument, NotAnArena);
             handle!.Arena.Dispose();
             return Ok;
         }

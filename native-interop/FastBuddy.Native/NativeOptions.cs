@@ -114,13 +114,21 @@ internal sealed unsafe class NativeLogger(delegate* unmanaged<void*, int, byte*,
     {
         if (!IsEnabled(logLevel))
             return;
-        string message = formatter(state, exception);
-        if (exception is not null)
-            message = $"{message} ({exception.GetType().Name}: {exception.Message})";
-        byte[] utf8 = new byte[Encoding.UTF8.GetMaxByteCount(message.Length) + 1];
-        int length = Encoding.UTF8.GetBytes(message, utf8);
-        utf8[length] = 0;
-        fixed (byte* text = utf8)
-            callback(context, (int)logLevel, text);
+        // Logging runs inside the arena's own code paths: it must never throw into them.
+        try
+        {
+            string message = formatter(state, exception);
+            if (exception is not null)
+                message = $"{message} ({exception.GetType().Name}: {exception.Message})";
+            byte[] utf8 = new byte[Encoding.UTF8.GetMaxByteCount(message.Length) + 1];
+            int length = Encoding.UTF8.GetBytes(message, utf8);
+            utf8[length] = 0;
+            fixed (byte* text = utf8)
+                callback(context, (int)logLevel, text);
+        }
+        catch (Exception)
+        {
+            // A message that cannot be formatted or encoded is dropped.
+        }
     }
 }

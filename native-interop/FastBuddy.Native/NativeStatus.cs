@@ -91,10 +91,17 @@ internal static unsafe class NativeStatus
         string? reason = t_reason;
         if (reason is null)
             return Describe(t_last);
-        byte[] buffer = t_message ??= GC.AllocateArray<byte>(1024, pinned: true);
-        Utf8.FromUtf16(reason, buffer.AsSpan(0, buffer.Length - 1), out _, out int written);
-        buffer[written] = 0;
-        return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+        try
+        {
+            byte[] buffer = t_message ??= GC.AllocateArray<byte>(1024, pinned: true);
+            Utf8.FromUtf16(reason, buffer.AsSpan(0, buffer.Length - 1), out _, out int written);
+            buffer[written] = 0;
+            return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
+        }
+        catch (OutOfMemoryException)
+        {
+            return Describe(t_last);
+        }
     }
 
     /// <summary>

@@ -239,9 +239,13 @@ size_t fb_usable_size(fb_arena* arena, const void* p);
 /* 1 if p points anywhere inside one of the arena's zones, 0 if not or on error (fb_last_error). */
 int fb_owns(fb_arena* arena, const void* p);
 
-/* Page size in bytes, number of orders, number of zones; 0 on a bad handle (fb_last_error). */
+/* The arena's page size in bytes; 0 on a bad handle (fb_last_error). */
 uint32_t fb_page_size(fb_arena* arena);
+
+/* The arena's number of orders (blocks of 2^0 .. 2^(max_order-1) pages); 0 on a bad handle. */
 uint32_t fb_max_order(fb_arena* arena);
+
+/* The arena's number of zones (and of zonelists); 0 on a bad handle. */
 uint32_t fb_zone_count(fb_arena* arena);
 
 /* Puts an allocated order-0 page into the page cache (active list). ops is copied (it need not outlive the call); ctx is passed back to the callbacks and must stay valid while the page is cached. dirty: nonzero if it needs writeback before it can be reclaimed. */
