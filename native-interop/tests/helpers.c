@@ -110,3 +110,9 @@ int fbt_scale(int n)
         return n;
     return n / 20 > 0 ? n / 20 : 1;
 }
+
+int fbt_under_valgrind(void)
+{
+    const char* v = getenv("FBT_VALGRIND");
+    return v != NULL && v[0] != '\0' && v[0] != '0';
+}

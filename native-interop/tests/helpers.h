@@ -39,6 +39,9 @@ int fbt_check_fill(const void* p, size_t n, uint32_t seed);
 /* n, or n / 20 (at least 1) when FBT_QUICK is set (the valgrind runs). */
 int fbt_scale(int n);
 
+/* Nonzero in the valgrind runs (FBT_VALGRIND set by CMake). */
+int fbt_under_valgrind(void);
+
 /* Monotonic milliseconds. */
 int64_t fbt_now_ms(void);
 
