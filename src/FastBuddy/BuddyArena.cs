@@ -270,7 +270,7 @@ public sealed unsafe class BuddyArena : IDisposable
         lock (zone.Lock)
         {
             order = CheckedBlockOrder(zone, page, (nint)p);
-            done = newOrder <= order || zone.TryGrowInPlace(page, order, newOrder);
+            done = newOrder <= order || zone.TryGrowInPlace(page, order, newOrder, AllocationPath.ReserveFloor(zone, EffectiveFlags(flags)));
             if (newOrder < order)
                 zone.ShrinkInPlace(page, order, newOrder);
         }
@@ -467,6 +467,10 @@ public sealed unsafe class BuddyArena : IDisposable
             ThrowHelper.ThrowFreeRejected(status, p, d.Order);
         return d.Order;
     }
+
+    /// <summary>Flags as the policy sees them: MemAlloc inside owner callbacks and on the reclaimer thread.</summary>
+    private static AllocFlags EffectiveFlags(AllocFlags flags)
+        => ThreadState.Current.ReclaimDepth != 0 ? flags | AllocFlags.MemAlloc : flags;
 
     internal void LogAllocationFailed(int order, AllocFlags flags)
     {

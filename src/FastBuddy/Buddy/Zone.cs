@@ -246,11 +246,12 @@ internal sealed unsafe class Zone : IDisposable
 
     /// <summary>
     /// Grows an allocated block in place to <paramref name="newOrder"/> when every upper buddy on the way is a
-    /// whole free block. Returns false (and changes nothing) otherwise.
+    /// whole free block and the growth leaves at least <paramref name="floor"/> free pages. Returns false (and
+    /// changes nothing) otherwise.
     /// </summary>
-    public bool TryGrowInPlace(int page, int order, int newOrder)
+    public bool TryGrowInPlace(int page, int order, int newOrder, long floor)
     {
-        if ((page & ((1 << newOrder) - 1)) != 0)
+        if ((page & ((1 << newOrder) - 1)) != 0 || FreePages - ((1L << newOrder) - (1L << order)) < floor)
             return false;
         for (int o = order; o < newOrder; o++)
         {

@@ -393,9 +393,9 @@ internal sealed unsafe class AllocationPath
         return zone.Address(page);
     }
 
-    /// <summary>The free pages an rmqueue must leave: pages_min / 4, or nothing for MemAlloc callers.</summary>
+    /// <summary>The free pages an rmqueue (or a growth in place) must leave: pages_min / 4, or nothing for MemAlloc callers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long ReserveFloor(Zone zone, AllocFlags flags) => (flags & AllocFlags.MemAlloc) != 0 ? 0 : zone.PagesMin >> 2;
+    internal static long ReserveFloor(Zone zone, AllocFlags flags) => (flags & AllocFlags.MemAlloc) != 0 ? 0 : zone.PagesMin >> 2;
 
     /// <summary>
     /// On entry: wake kswapd when the inactive lists and the free pages run short, or when there is a free shortage
