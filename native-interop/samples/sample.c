@@ -221,7 +221,7 @@ int main(int argc, char** argv)
         return 1;
     }
     for (int i = 0; i < CACHE_BLOCKS; i++) {
-        void* page = fb_alloc_pages(arena, 0, FB_KERNEL);
+        void* page = fb_alloc_pages(arena, 0, FB_KERNEL | FB_ZERO); /* zeroed: the whole page goes to the file */
         if (page == NULL)
             FAIL("fb_alloc_pages (cache)");
         snprintf((char*)page, page_size, "block %d of %s", i, path);
