@@ -135,7 +135,7 @@ typedef struct fb_options {
     void* out_of_memory_ctx;
     int32_t per_cpu_pages;             /* per-thread list of parked order-0 pages, in pages; 0 = no lists (default 64) */
     int32_t per_cpu_batch;             /* pages moved per refill or spill, >= 1 (default 16) */
-    int32_t per_cpu_orders;            /* orders 0 .. per_cpu_orders-1 have lists, at most max_order (default 9) */
+    int32_t per_cpu_orders;            /* orders 0 .. per_cpu_orders-1 have lists; capped at max_order (default 9) */
     int32_t reserved1;                 /* must be 0 */
 } fb_options;
 
