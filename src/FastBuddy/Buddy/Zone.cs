@@ -24,6 +24,7 @@ internal sealed unsafe class Zone : IDisposable
     private readonly MergeBitmap _bitmap;
     private readonly PageList[] _free;
     private void* _memory;
+    private readonly nuint _bytes;
 
     public Zone(int index, string name, int pages, int pageShift, int maxOrder)
     {
@@ -34,6 +35,7 @@ internal sealed unsafe class Zone : IDisposable
         MaxOrder = maxOrder;
 
         nuint bytes = (nuint)pages << pageShift;
+        _bytes = bytes;
         nuint largest = (nuint)1 << (pageShift + maxOrder - 1);
         // Aligned to the largest block that can exist in this zone, so every block is aligned to its own size.
         nuint alignment = Math.Min(largest, BitOperations.RoundUpToPowerOf2(bytes));
@@ -102,7 +104,7 @@ internal sealed unsafe class Zone : IDisposable
     public void* Address(int page) => (byte*)_memory + ((nint)page << PageShift);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Contains(nint p) => (nuint)(p - Base) < ((nuint)Pages << PageShift);
+    public bool Contains(nint p) => (nuint)(p - Base) < _bytes;
 
     /// <summary>Puts the whole zone into the free areas: max-order blocks, then the tail as smaller blocks.</summary>
     private void SeedFreeAreas()

@@ -127,7 +127,7 @@ internal sealed unsafe class AllocationPath
         if (page >= 0)
         {
             zone.Desc[page].Flags = PageFlags.AllocatedHead;
-            cache.Served[zone.Index]++;
+            cache.CountServed(zone.Index);
         }
         cache.Exit();
         if (refilled)
@@ -162,7 +162,7 @@ internal sealed unsafe class AllocationPath
                 while (n < into.Length && (page = cache.Pop(zone.Index, 0)) >= 0)
                 {
                     zone.Desc[page].Flags = PageFlags.AllocatedHead;
-                    cache.Served[zone.Index]++;
+                    cache.CountServed(zone.Index);
                     into[n++] = (nint)zone.Address(page);
                 }
                 cache.Exit();
@@ -203,9 +203,9 @@ internal sealed unsafe class AllocationPath
             _perCpu.Spill(cache, zone, order);
             cache.Push(zone.Index, order, page);
         }
-        cache.Freed[zone.Index]++;
+        cache.CountFreed(zone.Index);
         cache.Exit();
-        Frees.Signal();
+        // No wake-up: a parked block helps no waiter, and while one waits frees do not come this way.
         return true;
     }
 

@@ -89,7 +89,7 @@ internal sealed class MemoryPressure
         foreach (ThreadPageCache cache in _perCpu.Snapshot)
         {
             for (int z = 0; z < _zones.Length; z++)
-                sum += cache.Served[z] - cache.Freed[z];
+                sum += cache.Served(z) - cache.Freed(z);
         }
         foreach (Zone z in _zones)
             sum += Volatile.Read(ref z.Pressure);
