@@ -47,7 +47,7 @@ public sealed class ArenaOptions
     /// <summary>Order-0 blocks moved per refill or spill of a per-CPU list (one zone-lock round trip).</summary>
     public int PerCpuBatch { get; set; } = 16;
 
-    /// <summary>How many orders (0 .. PerCpuOrders-1) have per-CPU lists.</summary>
+    /// <summary>How many orders (0 .. PerCpuOrders-1) have per-CPU lists; capped at <see cref="MaxOrder"/>.</summary>
     public int PerCpuOrders { get; set; } = 9;
 
     /// <summary>Receives the "N-order allocation failed" warnings and callback failures; null logs nothing.</summary>

@@ -138,12 +138,11 @@ public sealed unsafe class BuddyArena : IDisposable
             ThrowHelper.ThrowOrderOutOfRange(order, MaxOrder);
         Zone zone = Locate(block, out int page);
         ref PageDescriptor d = ref zone.Desc[page];
-        // A plain allocated head of the right order, small enough for the per-CPU lists: park it, lock-free.
-        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && order < zone.PerCpuOrders)
-        {
-            Policy.FreeParked(zone, page, order);
+        // A plain allocated head of the right order, small enough for the per-CPU lists: park it, lock-free
+        // (unless an allocation is waiting for a free: then it goes straight to the zone).
+        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && order < zone.PerCpuOrders && !Policy.Frees.HasWaiters
+            && Policy.TryFreeParked(zone, page, order))
             return;
-        }
         FreeLocked(zone, page, order, (nint)block);
     }
 
@@ -154,6 +153,9 @@ public sealed unsafe class BuddyArena : IDisposable
         lock (zone.Lock)
         {
             status = zone.CheckFree(page, order);
+            // Claim the head atomically: a racing lock-free (per-CPU) free of the same block may have won.
+            if (status == FastBuddyStatus.Ok && !zone.TryClaim(page, PageFlags.Freed))
+                status = zone.CheckFree(page, order);
             if (status == FastBuddyStatus.Ok)
                 zone.FreeBlock(page, order);
         }
@@ -210,9 +212,10 @@ public sealed unsafe class BuddyArena : IDisposable
                 Zone zone = _zones[zoneOf[bad]];
                 ref PageDescriptor d = ref zone.Desc[index[bad]];
                 status = (d.Flags & PageFlags.BulkMark) != 0 ? FastBuddyStatus.DoubleFree : zone.CheckFree(index[bad], 0);
+                if (status == FastBuddyStatus.Ok && !zone.TryClaim(index[bad], PageFlags.AllocatedHead | PageFlags.BulkMark))
+                    status = zone.CheckFree(index[bad], 0);
                 if (status != FastBuddyStatus.Ok)
                     break;
-                d.Flags |= PageFlags.BulkMark;
             }
             for (int i = 0; i < bad; i++)
             {
@@ -220,7 +223,7 @@ public sealed unsafe class BuddyArena : IDisposable
                 if (status == FastBuddyStatus.Ok)
                     zone.FreeBlock(index[i], 0);
                 else
-                    zone.Desc[index[i]].Flags &= ~PageFlags.BulkMark;
+                    zone.Desc[index[i]].Flags = PageFlags.AllocatedHead; // undo the claim
             }
         }
         finally
@@ -270,7 +273,7 @@ public sealed unsafe class BuddyArena : IDisposable
         lock (zone.Lock)
         {
             order = CheckedBlockOrder(zone, page, (nint)p);
-            done = newOrder <= order || zone.TryGrowInPlace(page, order, newOrder);
+            done = newOrder <= order || zone.TryGrowInPlace(page, order, newOrder, AllocationPath.ReserveFloor(zone, EffectiveFlags(flags)));
             if (newOrder < order)
                 zone.ShrinkInPlace(page, order, newOrder);
         }
@@ -301,11 +304,9 @@ public sealed unsafe class BuddyArena : IDisposable
         Zone zone = Locate(p, out int page);
         ref PageDescriptor d = ref zone.Desc[page];
         int order = d.Order;
-        if (d.Flags == PageFlags.AllocatedHead && order < zone.PerCpuOrders)
-        {
-            Policy.FreeParked(zone, page, order);
+        if (d.Flags == PageFlags.AllocatedHead && order < zone.PerCpuOrders && !Policy.Frees.HasWaiters
+            && Policy.TryFreeParked(zone, page, order))
             return;
-        }
         FreeLocked(zone, page, order, (nint)p);
     }
 
@@ -467,6 +468,10 @@ public sealed unsafe class BuddyArena : IDisposable
             ThrowHelper.ThrowFreeRejected(status, p, d.Order);
         return d.Order;
     }
+
+    /// <summary>Flags as the policy sees them: MemAlloc inside owner callbacks and on the reclaimer thread.</summary>
+    private static AllocFlags EffectiveFlags(AllocFlags flags)
+        => ThreadState.Current.ReclaimDepth != 0 ? flags | AllocFlags.MemAlloc : flags;
 
     internal void LogAllocationFailed(int order, AllocFlags flags)
     {

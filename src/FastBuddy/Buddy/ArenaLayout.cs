@@ -28,8 +28,9 @@ internal sealed class ArenaLayout
         if (options.AllocWaitTimeout < TimeSpan.Zero && options.AllocWaitTimeout != Timeout.InfiniteTimeSpan)
             Bad("AllocWaitTimeout must be zero or more, or Timeout.InfiniteTimeSpan.", nameof(options.AllocWaitTimeout));
 
-        if (options.PerCpuPages < 0 || options.PerCpuBatch < 1 || options.PerCpuOrders < 0 || options.PerCpuOrders > options.MaxOrder)
-            Bad($"PerCpuPages must be 0 or more, PerCpuBatch at least 1, and PerCpuOrders from 0 to MaxOrder; got {options.PerCpuPages}/{options.PerCpuBatch}/{options.PerCpuOrders}.", nameof(options.PerCpuPages));
+        // PerCpuOrders above MaxOrder is capped at MaxOrder (the default, 9, must work with any MaxOrder).
+        if (options.PerCpuPages < 0 || options.PerCpuBatch < 1 || options.PerCpuOrders < 0)
+            Bad($"PerCpuPages must be 0 or more, PerCpuBatch at least 1, and PerCpuOrders 0 or more; got {options.PerCpuPages}/{options.PerCpuBatch}/{options.PerCpuOrders}.", nameof(options.PerCpuPages));
 
         IList<ZoneOptions> zones = options.Zones;
         if (zones.Count > 0 && options.ArenaBytes != 0)

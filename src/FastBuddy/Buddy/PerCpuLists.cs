@@ -221,9 +221,9 @@ internal sealed unsafe class PerCpuLists
                     Zone zone = _zones[z];
                     lock (zone.Lock)
                     {
-                        zone.Steps[(int)Policy.AllocationStep.FastPath] += cache.Served[z];
-                        zone.Frees += cache.Freed[z];
-                        zone.Pressure = Math.Max(0, zone.Pressure + cache.Served[z] - cache.Freed[z]);
+                        zone.Steps[(int)Policy.AllocationStep.FastPath] += cache.Served(z);
+                        zone.Frees += cache.Freed(z);
+                        zone.Pressure += cache.Served(z) - cache.Freed(z);
                     }
                 }
             }

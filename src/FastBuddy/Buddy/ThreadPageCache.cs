@@ -17,10 +17,17 @@ namespace FastBuddy.Buddy;
 /// </remarks>
 internal sealed class ThreadPageCache
 {
+    private struct ListHead
+    {
+        public int Count;
+        public int High;
+        public int Offset;
+    }
+
+    private readonly ListHead[] _lists;
     private readonly int[] _slots;
-    private readonly int[] _offsets;
-    private readonly int[] _high;
-    private readonly int[] _counts;
+    private readonly long[] _served;
+    private readonly long[] _freed;
     private readonly int _orders;
 
     public ThreadPageCache(int arenaId, PerCpuLists config, int zones)
@@ -28,19 +35,21 @@ internal sealed class ThreadPageCache
         ArenaId = arenaId;
         Owner = Thread.CurrentThread;
         _orders = config.Orders;
-        _offsets = new int[zones * _orders];
-        _high = new int[zones * _orders];
-        _counts = new int[zones * _orders];
+        _lists = new ListHead[Math.Max(zones * _orders, 1)];
         int total = 0;
-        for (int i = 0; i < _offsets.Length; i++)
+        for (int z = 0; z < zones; z++)
         {
-            _offsets[i] = total;
-            _high[i] = config.High(i / _orders, i % _orders);
-            total += _high[i];
+            for (int order = 0; order < _orders; order++)
+            {
+                ref ListHead list = ref _lists[z * _orders + order];
+                list.Offset = total;
+                list.High = config.High(z, order);
+                total += list.High;
+            }
         }
         _slots = new int[Math.Max(total, 1)];
-        Served = new long[zones];
-        Freed = new long[zones];
+        _served = new long[zones];
+        _freed = new long[zones];
     }
 
     public int ArenaId { get; }
@@ -49,54 +58,62 @@ internal sealed class ThreadPageCache
     public volatile int DrainRequested;
     public readonly Lock DrainLock = new();
 
-    /// <summary>Blocks handed out from (or through) these lists, per zone.</summary>
-    public readonly long[] Served;
-
-    /// <summary>Blocks freed into these lists, per zone.</summary>
-    public readonly long[] Freed;
-
     /// <summary>The arena was disposed: the lists are dead.</summary>
     public bool Dead;
 
-    public int Count(int zone, int order) => _counts[zone * _orders + order];
+    /// <summary>Blocks handed out from (or through) these lists in <paramref name="zone"/>.</summary>
+    public long Served(int zone) => Volatile.Read(ref _served[zone]);
 
-    public int High(int zone, int order) => _high[zone * _orders + order];
+    /// <summary>Blocks freed into these lists in <paramref name="zone"/>.</summary>
+    public long Freed(int zone) => Volatile.Read(ref _freed[zone]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CountServed(int zone) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_served), zone)++;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CountFreed(int zone) => Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_freed), zone)++;
+
+    public int Count(int zone, int order) => _lists[zone * _orders + order].Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref ListHead List(int zone, int order)
+        => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_lists), zone * _orders + order);
 
     /// <summary>Takes the most recently parked block, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Pop(int zone, int order)
     {
-        int list = zone * _orders + order;
-        ref int count = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_counts), list);
-        if (count == 0)
+        ref ListHead list = ref List(zone, order);
+        int count = list.Count - 1;
+        if (count < 0)
             return -1;
-        count--;
-        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_offsets), list) + count);
+        list.Count = count;
+        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), list.Offset + count);
     }
 
     /// <summary>Parks a block; false when the list is full.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Push(int zone, int order, int page)
     {
-        int list = zone * _orders + order;
-        ref int count = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_counts), list);
-        if (count == Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_high), list))
+        ref ListHead list = ref List(zone, order);
+        int count = list.Count;
+        if (count == list.High)
             return false;
-        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_offsets), list) + count) = page;
-        count++;
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_slots), list.Offset + count) = page;
+        list.Count = count + 1;
         return true;
     }
 
     /// <summary>Removes up to <c>into.Length</c> of the oldest (coldest) blocks of a list into <paramref name="into"/>.</summary>
     public int TakeOldest(int zone, int order, Span<int> into)
     {
-        int list = zone * _orders + order;
-        int count = _counts[list];
+        ref ListHead list = ref _lists[zone * _orders + order];
+        int count = list.Count;
         int n = Math.Min(into.Length, count);
-        Span<int> slots = _slots.AsSpan(_offsets[list], count);
+        Span<int> slots = _slots.AsSpan(list.Offset, count);
         slots[..n].CopyTo(into);
         slots[n..].CopyTo(slots);
-        _counts[list] = count - n;
+        list.Count = count - n;
         return n;
     }
 

@@ -24,6 +24,7 @@ internal sealed unsafe class Zone : IDisposable
     private readonly MergeBitmap _bitmap;
     private readonly PageList[] _free;
     private void* _memory;
+    private readonly nuint _bytes;
 
     public Zone(int index, string name, int pages, int pageShift, int maxOrder)
     {
@@ -34,6 +35,7 @@ internal sealed unsafe class Zone : IDisposable
         MaxOrder = maxOrder;
 
         nuint bytes = (nuint)pages << pageShift;
+        _bytes = bytes;
         nuint largest = (nuint)1 << (pageShift + maxOrder - 1);
         // Aligned to the largest block that can exist in this zone, so every block is aligned to its own size.
         nuint alignment = Math.Min(largest, BitOperations.RoundUpToPowerOf2(bytes));
@@ -102,7 +104,7 @@ internal sealed unsafe class Zone : IDisposable
     public void* Address(int page) => (byte*)_memory + ((nint)page << PageShift);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Contains(nint p) => (nuint)(p - Base) < ((nuint)Pages << PageShift);
+    public bool Contains(nint p) => (nuint)(p - Base) < _bytes;
 
     /// <summary>Puts the whole zone into the free areas: max-order blocks, then the tail as smaller blocks.</summary>
     private void SeedFreeAreas()
@@ -172,6 +174,19 @@ internal sealed unsafe class Zone : IDisposable
         return -1;
     }
 
+    /// <summary>
+    /// Atomically moves a plain allocated head (flags exactly <see cref="PageFlags.AllocatedHead"/>) to
+    /// <paramref name="claimed"/>. Every transition out of that state by a free or a cache call goes through here,
+    /// so of two threads racing to free (or cache) one block exactly one wins; the other sees the new state and is
+    /// refused. Needs no lock: the per-CPU free path uses it lock-free.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryClaim(int page, PageFlags claimed)
+    {
+        ref ushort flags = ref Unsafe.As<PageFlags, ushort>(ref Desc[page].Flags);
+        return Interlocked.CompareExchange(ref flags, (ushort)claimed, (ushort)PageFlags.AllocatedHead) == (ushort)PageFlags.AllocatedHead;
+    }
+
     /// <summary>Why freeing <paramref name="page"/> as <paramref name="order"/> would be wrong, or Ok.</summary>
     public FastBuddyStatus CheckFree(int page, int order)
     {
@@ -212,8 +227,7 @@ internal sealed unsafe class Zone : IDisposable
     public void FreeBlock(int page, int order)
     {
         Frees++;
-        if (Pressure > 0)
-            Pressure--;
+        Pressure--; // raw: MemoryPressure applies the floor at 0 on read
         ReleaseBlock(page, order);
     }
 
@@ -246,11 +260,12 @@ internal sealed unsafe class Zone : IDisposable
 
     /// <summary>
     /// Grows an allocated block in place to <paramref name="newOrder"/> when every upper buddy on the way is a
-    /// whole free block. Returns false (and changes nothing) otherwise.
+    /// whole free block and the growth leaves at least <paramref name="floor"/> free pages. Returns false (and
+    /// changes nothing) otherwise.
     /// </summary>
-    public bool TryGrowInPlace(int page, int order, int newOrder)
+    public bool TryGrowInPlace(int page, int order, int newOrder, long floor)
     {
-        if ((page & ((1 << newOrder) - 1)) != 0)
+        if ((page & ((1 << newOrder) - 1)) != 0 || FreePages - ((1L << newOrder) - (1L << order)) < floor)
             return false;
         for (int o = order; o < newOrder; o++)
         {

@@ -18,8 +18,8 @@ internal static class StatsCollector
         {
             for (int i = 0; i < zones.Length; i++)
             {
-                steps[(int)AllocationStep.FastPath] += cache.Served[i];
-                frees += cache.Freed[i];
+                steps[(int)AllocationStep.FastPath] += cache.Served(i);
+                frees += cache.Freed(i);
             }
         }
         for (int i = 0; i < zones.Length; i++)

@@ -127,7 +127,7 @@ internal sealed unsafe class AllocationPath
         if (page >= 0)
         {
             zone.Desc[page].Flags = PageFlags.AllocatedHead;
-            cache.Served[zone.Index]++;
+            cache.CountServed(zone.Index);
         }
         cache.Exit();
         if (refilled)
@@ -162,7 +162,7 @@ internal sealed unsafe class AllocationPath
                 while (n < into.Length && (page = cache.Pop(zone.Index, 0)) >= 0)
                 {
                     zone.Desc[page].Flags = PageFlags.AllocatedHead;
-                    cache.Served[zone.Index]++;
+                    cache.CountServed(zone.Index);
                     into[n++] = (nint)zone.Address(page);
                 }
                 cache.Exit();
@@ -190,20 +190,23 @@ internal sealed unsafe class AllocationPath
     }
 
     /// <summary>Parks a freed block in the thread's per-CPU list (spilling a batch when full).</summary>
+    /// <returns>False when another thread claimed the block first (a racing free): nothing was changed.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void FreeParked(Zone zone, int page, int order)
+    public bool TryFreeParked(Zone zone, int page, int order)
     {
+        if (!zone.TryClaim(page, PageFlags.AllocatedHead | PageFlags.PerCpu))
+            return false;
         ThreadPageCache cache = _perCpu.For(ThreadState.Current);
         cache.Enter();
-        zone.Desc[page].Flags = PageFlags.AllocatedHead | PageFlags.PerCpu;
         if (!cache.Push(zone.Index, order, page))
         {
             _perCpu.Spill(cache, zone, order);
             cache.Push(zone.Index, order, page);
         }
-        cache.Freed[zone.Index]++;
+        cache.CountFreed(zone.Index);
         cache.Exit();
-        Frees.Signal();
+        // No wake-up: a parked block helps no waiter, and while one waits frees do not come this way.
+        return true;
     }
 
     private void* SlowPath(int order, AllocFlags flags, Zone[] zonelist, ThreadState state)
@@ -215,9 +218,10 @@ internal sealed unsafe class AllocationPath
         bool directReclaim = order == 0 && mayWait && !memAlloc;
         long deadline = 0;
         int restarts = 0;
-        bool outOfMemoryAsked = false, drained = false;
+        bool outOfMemoryAsked = false, drained = false, waiting = false;
         void* block;
-
+        try
+        {
         goto Steps2To4;
 
     TryAgain:
@@ -272,8 +276,29 @@ internal sealed unsafe class AllocationPath
                     goto TryAgain;
                 if (DrainOnce(ref drained))
                     goto TryAgain;
-                if ((flags & AllocFlags.Fs) != 0 && Frees.Wait(Frees.Sequence, deadline))
+                if ((flags & AllocFlags.Fs) == 0)
+                    goto Failed;
+
+                // Register as a waiter first (from now on every free goes straight to a zone and wakes us), then
+                // look once more, so that a free that landed during our pass is not missed.
+                if (!waiting)
+                {
+                    Frees.Register();
+                    waiting = true;
+                }
+                long seen = Frees.Sequence;
+                block = RetryAtMin(order, flags, zonelist, state, directReclaim);
+                if (block != null)
+                    goto Done;
+                if (Frees.Wait(seen, deadline))
+                {
+                    drained = false; // a page freed into a per-CPU list just before we registered: drain again
                     goto TryAgain;
+                }
+                // The deadline: one last look before failing.
+                block = Frees.IsClosed ? null : RetryAtMin(order, flags, zonelist, state, directReclaim);
+                if (block != null)
+                    goto Done;
                 goto Failed;
             }
         }
@@ -310,6 +335,19 @@ internal sealed unsafe class AllocationPath
     Done:
         state.LastError = FastBuddyStatus.Ok;
         return block;
+        }
+        finally
+        {
+            if (waiting)
+                Frees.Unregister();
+        }
+    }
+
+    /// <summary>Steps 1 and 4 once more, without waking or waiting (a waiting caller's last looks).</summary>
+    private void* RetryAtMin(int order, AllocFlags flags, Zone[] zonelist, ThreadState state, bool directReclaim)
+    {
+        void* block = FastPath(order, flags, zonelist, state);
+        return block != null ? block : AllocLimit(zonelist, order, flags, Watermark.Min, directReclaim, AllocationStep.Min);
     }
 
     /// <summary>Drains every thread's per-CPU lists once per call; true when that freed anything.</summary>
@@ -393,9 +431,9 @@ internal sealed unsafe class AllocationPath
         return zone.Address(page);
     }
 
-    /// <summary>The free pages an rmqueue must leave: pages_min / 4, or nothing for MemAlloc callers.</summary>
+    /// <summary>The free pages an rmqueue (or a growth in place) must leave: pages_min / 4, or nothing for MemAlloc callers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long ReserveFloor(Zone zone, AllocFlags flags) => (flags & AllocFlags.MemAlloc) != 0 ? 0 : zone.PagesMin >> 2;
+    internal static long ReserveFloor(Zone zone, AllocFlags flags) => (flags & AllocFlags.MemAlloc) != 0 ? 0 : zone.PagesMin >> 2;
 
     /// <summary>
     /// On entry: wake kswapd when the inactive lists and the free pages run short, or when there is a free shortage
@@ -411,8 +449,12 @@ internal sealed unsafe class AllocationPath
             return;
         if (p.InactiveShortage() > p.InactiveTarget / 2)
             Daemon.WakeKswapd();
-        else if (p.DirtyVersusFreeable().Dirty > freeShortage)
-            Daemon.WakeKswapd();
+        else
+        {
+            long dirty = p.DirtyVersusFreeable().Dirty;
+            if (dirty > freeShortage && dirty > p.FreePagesHigh)
+                Daemon.WakeKswapd();
+        }
     }
 
     private long Deadline()

@@ -9,8 +9,9 @@ namespace FastBuddy.Policy;
 /// </summary>
 /// <remarks>
 /// memory_pressure lives in the zones (one counter each, written under the zone lock by rmqueue, free and
-/// reclaim_page) so that no allocation writes a shared counter; the decay (<c>p -= p &gt;&gt; 6</c> per second) is
-/// applied by kswapd once a second, or lazily on read when there is no background thread. The sums read the
+/// reclaim_page) and in the per-CPU lists (blocks served minus blocks freed, written by their threads), so that no
+/// allocation writes a shared counter; the floor at 0 and the decay (<c>p -= p &gt;&gt; 6</c> per second, applied by
+/// kswapd once a second or lazily on read) are one adjustment on top of their sum. The sums read the
 /// zones' counters without their locks: they steer heuristics, as in the kernel, and are never used for accounting.
 /// </remarks>
 internal sealed class MemoryPressure
@@ -18,8 +19,9 @@ internal sealed class MemoryPressure
     private readonly Zone[] _zones;
     private readonly PerCpuLists _perCpu;
     private readonly long _totalPages;
+    private readonly Lock _adjustLock = new();
     private long _lastDecay = Stopwatch.GetTimestamp();
-    private long _threadDecayed;
+    private long _adjustment;
 
     public MemoryPressure(Zone[] zones, PerCpuLists perCpu)
     {
@@ -39,48 +41,59 @@ internal sealed class MemoryPressure
     public long FreePagesLow { get; }
     public long FreePagesHigh { get; }
 
-    /// <summary>Applies one decay step per whole second elapsed since the last one (at most one thread does it).</summary>
+    /// <summary>Applies one decay step per whole second elapsed since the last one.</summary>
     public void Decay()
     {
         long last = Volatile.Read(ref _lastDecay);
         long seconds = (Stopwatch.GetTimestamp() - last) / Stopwatch.Frequency;
         if (seconds <= 0 || Interlocked.CompareExchange(ref _lastDecay, last + seconds * Stopwatch.Frequency, last) != last)
             return;
-        foreach (Zone z in _zones)
+        lock (_adjustLock)
         {
-            lock (z.Lock)
+            long p = Floored(RawSum());
+            for (long s = 0; s < seconds && p > 0; s++)
             {
-                for (long s = 0; s < seconds && z.Pressure > 0; s++)
-                    z.Pressure -= z.Pressure >> 6;
+                long step = p >> 6;
+                if (step == 0)
+                    break;
+                _adjustment -= step;
+                p -= step;
             }
         }
-        // The per-CPU lists' share (served - freed, kept by their threads) decays through an offset.
-        long threadPart = ThreadPart();
-        for (long s = 0; s < seconds && threadPart - _threadDecayed > 0; s++)
-            _threadDecayed += (threadPart - _threadDecayed) >> 6;
     }
 
-    private long ThreadPart()
+    /// <summary>
+    /// memory_pressure, never below 0. The raw counters (zones' and per-CPU lists') only ever add and subtract;
+    /// the floor at 0 and the decay live in one adjustment, applied when the value is read: a reader that finds
+    /// the sum negative moves the adjustment so that the pressure is 0 and later allocations count in full.
+    /// </summary>
+    public long Pressure
+    {
+        get
+        {
+            lock (_adjustLock)
+                return Floored(RawSum());
+        }
+    }
+
+    private long Floored(long raw)
+    {
+        if (raw + _adjustment < 0)
+            _adjustment = -raw;
+        return raw + _adjustment;
+    }
+
+    private long RawSum()
     {
         long sum = 0;
         foreach (ThreadPageCache cache in _perCpu.Snapshot)
         {
             for (int z = 0; z < _zones.Length; z++)
-                sum += cache.Served[z] - cache.Freed[z];
+                sum += cache.Served(z) - cache.Freed(z);
         }
+        foreach (Zone z in _zones)
+            sum += Volatile.Read(ref z.Pressure);
         return sum;
-    }
-
-    /// <summary>memory_pressure: the zones' counters plus the per-CPU lists' share, never below 0.</summary>
-    public long Pressure
-    {
-        get
-        {
-            long sum = ThreadPart() - Volatile.Read(ref _threadDecayed);
-            foreach (Zone z in _zones)
-                sum += Volatile.Read(ref z.Pressure);
-            return Math.Max(sum, 0);
-        }
     }
 
     /// <summary>inactive_target = min(memory_pressure &gt;&gt; 6, total pages / 4).</summary>

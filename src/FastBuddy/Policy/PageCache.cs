@@ -57,9 +57,10 @@ internal sealed unsafe class PageCache
         lock (zone.Lock)
         {
             ref PageDescriptor d = ref RequireOrderZeroHead(zone, page, (nint)p);
+            while (!zone.TryClaim(page, PageFlags.AllocatedHead | PageFlags.Cached | (dirty ? PageFlags.Dirty : 0)))
+                RequireOrderZeroHead(zone, page, (nint)p); // a racing free won: this throws what it left
             d.Owner = ownerIndex;
             d.Age = StartAge;
-            d.Flags = PageFlags.AllocatedHead | PageFlags.Cached | (dirty ? PageFlags.Dirty : 0);
             Link(zone, page, PageFlags.OnActive);
         }
     }

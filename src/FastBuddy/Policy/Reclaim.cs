@@ -90,6 +90,9 @@ internal sealed unsafe class Reclaim
 
         lock (zone.Lock)
         {
+            // Disposed while Evict ran: the zone's memory is gone, so there is no page to hand out.
+            if (_arena.IsDisposed)
+                return -1;
             zone.Desc[victim].Flags &= ~PageFlags.Reclaiming;
             if (forCaller)
                 zone.CountServed(AllocationStep.DirectReclaim);

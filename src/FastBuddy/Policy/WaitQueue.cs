@@ -21,6 +21,14 @@ internal sealed class WaitQueue
 
     public bool IsClosed => _closed;
 
+    /// <summary>Someone waits (or is about to): frees should reach the zones and signal, not be parked.</summary>
+    public bool HasWaiters => Volatile.Read(ref _waiters) != 0;
+
+    /// <summary>Announces a waiter before its last look, so that no signal between that look and the wait is missed.</summary>
+    public void Register() => Interlocked.Increment(ref _waiters);
+
+    public void Unregister() => Interlocked.Decrement(ref _waiters);
+
     public long Sequence => Volatile.Read(ref _sequence);
 
     public void Signal()

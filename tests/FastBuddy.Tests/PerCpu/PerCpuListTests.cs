@@ -278,7 +278,6 @@ public sealed unsafe class PerCpuListTests
     [InlineData(-1, 16, 9)]
     [InlineData(64, 0, 9)]
     [InlineData(64, 16, -1)]
-    [InlineData(64, 16, 12)]
     public void BadPerCpuOptions_AreRejected(int pages, int batch, int orders)
     {
         var e = Assert.Throws<FastBuddyException>(() => new BuddyArena(new ArenaOptions
@@ -286,6 +285,16 @@ public sealed unsafe class PerCpuListTests
             ArenaBytes = 1 << 20, PerCpuPages = pages, PerCpuBatch = batch, PerCpuOrders = orders,
         }));
         Assert.Equal(FastBuddyStatus.InvalidArgument, e.Status);
+    }
+
+    [Fact]
+    public void PerCpuOrdersAboveMaxOrder_AreCappedAtMaxOrder()
+    {
+        using var arena = new BuddyArena(new ArenaOptions { ArenaBytes = 16 << 20, MaxOrder = 4, PerCpuOrders = 9, BackgroundReclaim = false });
+        void* p = arena.AllocPages(3, AllocFlags.Atomic);
+        arena.FreePages(p, 3);
+        Assert.True(arena.GetStats().PerCpuPages >= 8);
+        arena.Validate();
     }
 
     private sealed class NullOwner : IPageOwner

@@ -1,0 +1,291 @@
+/*
+ * fastbuddy.h - C interface of FastBuddy, a zoned binary buddy page allocator
+ * with the Linux 2.4 __alloc_pages policy (libfastbuddy.so, built from C# with
+ * NativeAOT).
+ *
+ * Conventions (see docs/c-hosts.md):
+ *  - Every function is thread-safe and may be called from any thread, including
+ *    threads the host created and the arena's own reclaimer thread (inside
+ *    fb_page_ops callbacks).
+ *  - Functions returning int return an FB_OK / FB_ERR_* status. Functions
+ *    returning a pointer or a size return NULL / 0 on failure and record the
+ *    reason for fb_last_error(). No function ever raises a signal or aborts on
+ *    bad input: a bad handle, a foreign pointer, a double free and so on are
+ *    reported as statuses and leave the arena exactly as it was.
+ *  - An fb_arena* is an opaque, validated handle (not a real pointer): a
+ *    destroyed or made-up handle gives FB_ERR_INVALID_ARGUMENT.
+ *  - Structs that may grow start with uint32_t struct_size: set it to
+ *    sizeof(the struct) (fb_options_init does it for fb_options); the library
+ *    reads and writes only that many bytes.
+ */
+#ifndef FASTBUDDY_H
+#define FASTBUDDY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ version */
+
+#define FB_VERSION_MAJOR 0
+#define FB_VERSION_MINOR 1
+#define FB_VERSION_PATCH 0
+#define FB_VERSION_STRING "0.1.0"
+
+/* ----------------------------------------------------------------- statuses */
+/* Same values as the C# enum FastBuddy.FastBuddyStatus. */
+
+#define FB_OK                  0 /* success */
+#define FB_ERR_INVALID_ARGUMENT 1 /* bad argument, bad option, NULL where not allowed, dead or foreign handle */
+#define FB_ERR_NO_MEMORY       2 /* the policy could not satisfy the allocation under the caller's flags */
+#define FB_ERR_NOT_OWNED       3 /* the pointer lies outside every zone of the arena */
+#define FB_ERR_NOT_A_BLOCK     4 /* inside the arena but not the head of a block (interior or misaligned) */
+#define FB_ERR_DOUBLE_FREE     5 /* the block has already been freed */
+#define FB_ERR_ORDER_MISMATCH  6 /* the order does not match the order the block was allocated with */
+#define FB_ERR_CORRUPT         7 /* an internal invariant is broken (fb_validate), or an unexpected internal error */
+#define FB_ERR_BUSY            8 /* the page is in the page cache: fb_cache_remove it first */
+#define FB_ERR_RECLAIMED       9 /* fb_cache_remove: the arena already reclaimed the page (its evict ran or runs) */
+
+/* -------------------------------------------------------------------- flags */
+/* Same values as the C# enum FastBuddy.AllocFlags (the 2.4 gfp mask). */
+
+#define FB_ATOMIC   0u  /* may not block, reclaim or do I/O; stops above the last quarter of pages_min */
+#define FB_WAIT     1u  /* may block, yield, wait for the reclaimer and reclaim clean cache pages (evict may run on the caller's thread) */
+#define FB_IO       2u  /* may call writeback on the caller's thread (needs FB_WAIT) */
+#define FB_FS       4u  /* an order-0 request without progress keeps retrying until alloc_wait_ms (needs FB_WAIT) */
+#define FB_MEMALLOC 8u  /* the caller is part of reclaim: may take the last reserve, never reclaims or waits */
+#define FB_ZERO     16u /* zero the block before returning it */
+#define FB_KERNEL   7u  /* FB_WAIT | FB_IO | FB_FS: the usual choice */
+#define FB_NOFS     3u  /* FB_WAIT | FB_IO */
+#define FB_NOIO     1u  /* FB_WAIT */
+
+/* ---------------------------------------------------------------- constants */
+
+#define FB_MAX_ORDERS 32       /* size of fb_zone_stats.free_blocks; orders in use are 0 .. max_order-1 */
+#define FB_ZONE_NAME_MAX 32    /* size of fb_zone_stats.name, including the terminating NUL */
+#define FB_WAIT_INFINITE (-1)  /* fb_options.alloc_wait_ms: wait without a deadline (any negative value) */
+
+/* Log levels passed to fb_log_fn (the values of Microsoft.Extensions.Logging.LogLevel). */
+#define FB_LOG_TRACE    0
+#define FB_LOG_DEBUG    1
+#define FB_LOG_INFO     2
+#define FB_LOG_WARNING  3
+#define FB_LOG_ERROR    4
+#define FB_LOG_CRITICAL 5
+
+/* -------------------------------------------------------------------- types */
+
+/* An arena: opaque validated handle, created by fb_arena_create, dead after fb_arena_destroy. */
+typedef struct fb_arena fb_arena;
+
+/*
+ * The host side of a cached page (fb_cache_add). The arena calls these, never
+ * with an arena lock held, on the thread that needs the memory (an allocating
+ * thread with FB_WAIT / FB_IO) or on its reclaimer thread. They must return
+ * normally (no longjmp, no C++ exception). Allocations made inside them are
+ * treated as FB_MEMALLOC automatically.
+ */
+typedef struct fb_page_ops {
+    /* Write the dirty page to its backing store. Return 1 if the page is clean
+       now, 0 if it is still dirty (retried later), a negative value on error
+       (the page goes back to the active list). NULL: pages are always clean. */
+    int (*writeback)(void* ctx, void* page);
+    /* Drop every reference to the page: the arena has taken it back. Final and
+       required (non-NULL). After it returns the page is free or another
+       caller's; do not free it yourself. */
+    void (*evict)(void* ctx, void* page);
+} fb_page_ops;
+
+/* Receives the arena's log messages (e.g. "3-order allocation failed"). message is UTF-8, valid only during the call. */
+typedef void (*fb_log_fn)(void* ctx, int level, const char* message);
+
+/* Asked when an allocation is about to fail; may free memory. Return nonzero to have the allocation retried once. */
+typedef int (*fb_oom_fn)(void* ctx, fb_arena* arena, uint32_t order, uint32_t flags);
+
+/* One zone; zones are given low to high. */
+typedef struct fb_zone_options {
+    const char* name;  /* UTF-8, required; copied by fb_arena_create */
+    size_t bytes;      /* zone size, rounded down to whole pages; must be > 0 */
+    int64_t pages_min; /* explicit pages_min watermark (low = 2x, high = 3x); 0 = computed by the 2.4 rule */
+} fb_zone_options;
+
+/* Arena options. Call fb_options_init first, then change what you need. */
+typedef struct fb_options {
+    uint32_t struct_size;        /* sizeof(fb_options); set by fb_options_init */
+    uint32_t page_size;          /* power of two, 64 .. 1 MiB (default 4096) */
+    uint32_t max_order;          /* number of orders, 1 .. 31 (default 11) */
+    uint32_t reserved0;          /* must be 0 */
+    size_t arena_bytes;          /* size of the single default zone "Normal"; must be 0 when zones are given */
+    const fb_zone_options* zones;/* zone_count zones, low to high, or NULL; read only during fb_arena_create */
+    uint32_t zone_count;
+    int32_t background_reclaim;  /* nonzero: kswapd/kreclaimd thread (default 1); 0: reclaim runs in callers and fb_balance */
+    int64_t alloc_wait_ms;       /* deadline of all waits of one allocation; < 0 = infinite (default 200) */
+    /* ---- the fields above are the minimum struct_size (FB_OPTIONS_MIN_SIZE). Fields past the caller's
+            struct_size take their defaults; fields within it are used as they are (fb_options_init sets them). ---- */
+    int32_t balance_ratio;             /* zone_balance_ratio, >= 1 (default 128) */
+    int32_t lowest_zone_balance_ratio; /* ratio of the lowest zone when there are several, >= 1 (default 32) */
+    int32_t balance_min;               /* lower clamp of pages_min in pages, 0 .. balance_max (default 10) */
+    int32_t balance_max;               /* upper clamp of pages_min in pages (default 255) */
+    fb_log_fn log;                     /* NULL: no logging */
+    void* log_ctx;
+    fb_oom_fn out_of_memory;           /* NULL: no out-of-memory handler */
+    void* out_of_memory_ctx;
+    int32_t per_cpu_pages;             /* per-thread list of parked order-0 pages, in pages; 0 = no lists (default 64) */
+    int32_t per_cpu_batch;             /* pages moved per refill or spill, >= 1 (default 16) */
+    int32_t per_cpu_orders;            /* orders 0 .. per_cpu_orders-1 have lists; capped at max_order (default 9) */
+    int32_t reserved1;                 /* must be 0 */
+} fb_options;
+
+#define FB_OPTIONS_MIN_SIZE 48u  /* offsetof(fb_options, alloc_wait_ms) + 8 */
+
+/* Arena statistics (fb_get_stats). */
+typedef struct fb_stats {
+    uint32_t struct_size;         /* in: sizeof(fb_stats) */
+    uint32_t reserved0;
+    int64_t total_pages;          /* pages in all zones */
+    int64_t free_pages;           /* pages in the free areas (per-CPU pages not included) */
+    int64_t per_cpu_pages;        /* pages parked in per-CPU lists */
+    int64_t active_pages;         /* cached pages on the active lists */
+    int64_t inactive_dirty_pages; /* cached pages on the inactive_dirty lists */
+    int64_t inactive_clean_pages; /* cached pages on the inactive_clean lists */
+    int64_t memory_pressure;      /* 2.4's memory_pressure */
+    int64_t inactive_target;      /* min(memory_pressure >> 6, total_pages / 4) */
+    int64_t allocations;          /* successful allocations */
+    int64_t frees;
+    int64_t failures;             /* allocations that returned NULL */
+    int64_t reclaimed;            /* cache pages reclaimed (evicted) */
+    int64_t laundered;            /* dirty cache pages written back clean */
+    uint32_t zone_count;
+    /* ---- the fields above are the minimum struct_size (FB_STATS_MIN_SIZE) ---- */
+    uint32_t page_size;
+    uint32_t max_order;
+    uint32_t reserved1;
+    int64_t free_pages_min;       /* sum of pages_min over zones (freepages.min) */
+    int64_t free_pages_low;       /* freepages.low */
+    int64_t free_pages_high;      /* freepages.high */
+    int64_t step_fast_path;       /* allocations served by step 1 (free >= pages_low) */
+    int64_t step_high;            /* step 2 */
+    int64_t step_low;             /* step 3 */
+    int64_t step_min;             /* step 4 */
+    int64_t step_direct_reclaim;  /* a clean cache page handed straight to the caller */
+    int64_t step_higher_order_reclaim; /* step 5, higher-order block assembled from reclaimed pages */
+    int64_t step_final_phase;     /* step 6 */
+    int64_t step_failed;          /* step 7 */
+} fb_stats;
+
+#define FB_STATS_MIN_SIZE 116u  /* offsetof(fb_stats, zone_count) + 4 */
+
+/* One zone's statistics (fb_get_zone_stats). */
+typedef struct fb_zone_stats {
+    uint32_t struct_size;          /* in: sizeof(fb_zone_stats) */
+    char name[FB_ZONE_NAME_MAX];   /* UTF-8, NUL-terminated (truncated if longer) */
+    uint32_t reserved0;
+    int64_t pages;
+    int64_t free_pages;
+    int64_t pages_min;
+    int64_t pages_low;
+    int64_t pages_high;
+    int64_t active_pages;
+    int64_t inactive_dirty_pages;
+    int64_t inactive_clean_pages;
+    int64_t free_blocks[FB_MAX_ORDERS]; /* free blocks per order, like /proc/buddyinfo; 0 beyond max_order */
+    /* ---- the fields above are the minimum struct_size (FB_ZONE_STATS_MIN_SIZE) ---- */
+    int64_t per_cpu_pages;         /* this zone's pages parked in per-CPU lists */
+} fb_zone_stats;
+
+#define FB_ZONE_STATS_MIN_SIZE 360u  /* offsetof(fb_zone_stats, free_blocks) + 8 * FB_MAX_ORDERS */
+
+/* ---------------------------------------------------------------- functions */
+
+/* Fills the whole *options with the defaults (struct_size = sizeof(fb_options), page 4096, max order 11, background reclaim, 200 ms wait, the 2.4 balance constants, per-CPU lists); FB_ERR_INVALID_ARGUMENT if NULL. */
+int fb_options_init(fb_options* options);
+
+/* Creates an arena (memory reserved, not touched) and stores its handle in *out (NULL on failure); options and out must not be NULL. */
+int fb_arena_create(const fb_options* options, fb_arena** out);
+
+/* Frees everything: fails waiting allocations, stops the reclaimer, calls no callbacks; every pointer into the arena is invalid afterwards. NULL: no-op (FB_OK); a dead handle: FB_ERR_INVALID_ARGUMENT. Must not race with other calls on the same arena. */
+int fb_arena_destroy(fb_arena* arena);
+
+/* Allocates 2^order contiguous pages, aligned to their size, from the highest zone's zonelist; NULL on failure (fb_last_error says why). The caller owns the block. */
+void* fb_alloc_pages(fb_arena* arena, uint32_t order, uint32_t flags);
+
+/* Like fb_alloc_pages, from zonelist `zonelist` (zones zonelist, zonelist-1, ..., 0). */
+void* fb_alloc_pages_zonelist(fb_arena* arena, uint32_t order, uint32_t flags, uint32_t zonelist);
+
+/* Returns a block of exactly that order; validated in O(1) (NOT_OWNED, NOT_A_BLOCK, DOUBLE_FREE, ORDER_MISMATCH, BUSY), a rejected free changes nothing. */
+int fb_free_pages(fb_arena* arena, void* block, uint32_t order);
+
+/* Allocates up to `count` order-0 pages into pages[0..] at once (one lock round trip per zone) from the default zonelist; returns how many: fewer than count only when the policy refused the rest (fb_last_error says why); entries past the result are untouched. */
+size_t fb_alloc_pages_bulk(fb_arena* arena, void** pages, size_t count, uint32_t flags);
+
+/* Frees `count` order-0 pages at once. All or nothing: if any entry is not a live order-0 page of the arena (or appears twice), nothing is freed and that entry's status is returned. */
+int fb_free_pages_bulk(fb_arena* arena, void* const* pages, size_t count);
+
+/* Allocates at least `bytes` (1 .. largest block) as a power-of-two block of pages; NULL on failure (fb_last_error). Free with fb_free. */
+void* fb_alloc(fb_arena* arena, size_t bytes, uint32_t flags);
+
+/* Resizes a block from fb_alloc/fb_alloc_pages (in place when possible, else moves and copies): NULL p allocates, 0 bytes frees and returns NULL; on failure returns NULL and p is untouched. */
+void* fb_realloc(fb_arena* arena, void* p, size_t bytes, uint32_t flags);
+
+/* Frees a block of any order (the order is known); NULL p: no-op (FB_OK). */
+int fb_free(fb_arena* arena, void* p);
+
+/* Usable bytes of the block at p (its full size); 0 for NULL or on error (fb_last_error). */
+size_t fb_usable_size(fb_arena* arena, const void* p);
+
+/* 1 if p points anywhere inside one of the arena's zones, 0 if not or on error (fb_last_error). */
+int fb_owns(fb_arena* arena, const void* p);
+
+/* The arena's page size in bytes; 0 on a bad handle (fb_last_error). */
+uint32_t fb_page_size(fb_arena* arena);
+
+/* The arena's number of orders (blocks of 2^0 .. 2^(max_order-1) pages); 0 on a bad handle. */
+uint32_t fb_max_order(fb_arena* arena);
+
+/* The arena's number of zones (and of zonelists); 0 on a bad handle. */
+uint32_t fb_zone_count(fb_arena* arena);
+
+/* Puts an allocated order-0 page into the page cache (active list). ops is copied (it need not outlive the call); ctx is passed back to the callbacks and must stay valid while the page is cached. dirty: nonzero if it needs writeback before it can be reclaimed. */
+int fb_cache_add(fb_arena* arena, void* page, const fb_page_ops* ops, void* ctx, int dirty);
+
+/* Marks a cached page referenced (it ages up and may go back to the active list). */
+int fb_cache_touch(fb_arena* arena, void* page);
+
+/* Marks a cached page dirty: it needs writeback before it can be reclaimed. */
+int fb_cache_mark_dirty(fb_arena* arena, void* page);
+
+/* Takes a page out of the cache, still allocated and the host's again: FB_OK; FB_ERR_RECLAIMED if the arena already chose it for eviction (evict runs or ran: the page is no longer the host's). */
+int fb_cache_remove(fb_arena* arena, void* page);
+
+/* Fills *stats (stats->struct_size must be set, at least FB_STATS_MIN_SIZE; only that many bytes are written). */
+int fb_get_stats(fb_arena* arena, fb_stats* stats);
+
+/* Fills *stats for zone `zone` (0 = lowest; stats->struct_size at least FB_ZONE_STATS_MIN_SIZE). */
+int fb_get_zone_stats(fb_arena* arena, uint32_t zone, fb_zone_stats* stats);
+
+/* Walks every list, bitmap and counter: FB_OK or FB_ERR_CORRUPT. */
+int fb_validate(fb_arena* arena);
+
+/* Runs one reclaimer (kswapd) pass synchronously: for arenas with background_reclaim = 0 (harmless otherwise). May call writeback/evict on this thread. */
+int fb_balance(fb_arena* arena);
+
+/* The calling thread's last status: why its last allocation returned NULL (FB_OK after a successful allocation), or the status of a later fb_ call that failed. */
+int fb_last_error(void);
+
+/* The reason of the calling thread's last failing fb_ call, in English (UTF-8), e.g. "Order 12 is out of range: ...": never NULL; valid until the next fb_ call on this thread fails; "" after a successful allocation. */
+const char* fb_last_error_message(void);
+
+/* A static English description of a status (never NULL; unknown values give "unknown status"). */
+const char* fb_strerror(int status);
+
+/* The library's version, FB_VERSION_STRING of the header it was built with (static string). */
+const char* fb_version(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FASTBUDDY_H */

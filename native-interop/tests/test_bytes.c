@@ -1,0 +1,279 @@
+/* The byte API: fb_alloc, fb_realloc, fb_usable_size, fb_free, FB_ZERO and the edges of SPEC section 7. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <string.h>
+
+#include "fbtest.h"
+#include "helpers.h"
+
+#define PAGE 4096u
+
+static int all_bytes(const void* p, size_t n, unsigned char value)
+{
+    const unsigned char* b = (const unsigned char*)p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != value)
+            return 0;
+    return 1;
+}
+
+FB_TEST(alloc_rounds_up_to_power_of_two_pages)
+{
+    fb_arena* a = fbt_arena(16 * MIB);
+    REQUIRE(a != NULL);
+    struct { size_t bytes, usable; } cases[] = {
+        { 1, PAGE }, { 100, PAGE }, { PAGE, PAGE }, { PAGE + 1, 2 * PAGE }, { 3 * PAGE, 4 * PAGE },
+        { 5 * PAGE - 7, 8 * PAGE }, { 100000, 32 * PAGE }, { 1024 * PAGE, 1024 * PAGE },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        void* p = fb_alloc(a, cases[i].bytes, FB_KERNEL);
+        REQUIRE(p != NULL);
+        CHECK_EQ(fb_last_error(), FB_OK);
+        CHECK_EQ(fb_usable_size(a, p), cases[i].usable);
+        CHECK(((uintptr_t)p & (PAGE - 1)) == 0);
+        memset(p, 0x5A, cases[i].usable);
+        CHECK_STATUS(fb_free(a, p), FB_OK);
+    }
+    CHECK_ARENA(a, 4096);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(alloc_zero_and_absurd_sizes)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    size_t bad[] = { 0, 1024 * PAGE + 1, (size_t)1 << 40, SIZE_MAX, SIZE_MAX - PAGE };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(fb_alloc(a, bad[i], FB_KERNEL) == NULL);
+        CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    }
+    /* valid size, but larger than this 256-page zone */
+    CHECK(fb_alloc(a, 512 * PAGE, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_NO_MEMORY);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(free_null_and_usable_size_null)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    CHECK_STATUS(fb_free(a, NULL), FB_OK);
+    CHECK_EQ(fb_usable_size(a, NULL), 0);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(free_knows_the_order)
+{
+    fb_arena* a = fbt_arena(4 * MIB);
+    REQUIRE(a != NULL);
+    for (uint32_t k = 0; k < 9; k++) {
+        void* p = fb_alloc_pages(a, k, FB_KERNEL);
+        REQUIRE(p != NULL);
+        CHECK_EQ(fb_usable_size(a, p), (size_t)PAGE << k);
+        CHECK_STATUS(fb_free(a, p), FB_OK); /* pages from fb_alloc_pages may go back through fb_free */
+    }
+    void* q = fb_alloc(a, 3 * PAGE, FB_KERNEL);
+    REQUIRE(q != NULL);
+    CHECK_STATUS(fb_free_pages(a, q, 2), FB_OK); /* and the other way round, with the right order */
+    CHECK_ARENA(a, 1024);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(realloc_null_allocates)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    void* p = fb_realloc(a, NULL, 5000, FB_KERNEL);
+    REQUIRE(p != NULL);
+    CHECK_EQ(fb_usable_size(a, p), 2 * PAGE);
+    CHECK(fb_realloc(a, NULL, 0, FB_KERNEL) == NULL); /* nothing to do */
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(realloc_zero_frees)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    void* p = fb_alloc(a, 3 * PAGE, FB_KERNEL);
+    REQUIRE(p != NULL);
+    CHECK_ARENA(a, 252);
+    CHECK(fb_realloc(a, p, 0, FB_KERNEL) == NULL);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_free(a, p), FB_ERR_DOUBLE_FREE);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(realloc_grows_and_keeps_contents)
+{
+    fb_arena* a = fbt_arena(4 * MIB);
+    REQUIRE(a != NULL);
+    void* p = fb_alloc(a, 100, FB_KERNEL);
+    REQUIRE(p != NULL);
+    fbt_fill(p, PAGE, 7);
+    size_t sizes[] = { PAGE + 1, 5 * PAGE, 40 * PAGE, 200 * PAGE };
+    size_t kept = PAGE;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        void* q = fb_realloc(a, p, sizes[i], FB_KERNEL);
+        REQUIRE(q != NULL);
+        CHECK(fb_usable_size(a, q) >= sizes[i]);
+        CHECK(fbt_check_fill(q, kept, 7) || !"contents lost");
+        p = q;
+    }
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK_ARENA(a, 1024);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(realloc_moves_when_buddy_busy)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    void* p = fb_alloc_pages(a, 0, FB_KERNEL);
+    void* neighbours[8];
+    for (int i = 0; i < 8; i++)
+        neighbours[i] = fb_alloc_pages(a, 0, FB_KERNEL); /* p's buddies are busy now */
+    REQUIRE(p != NULL);
+    fbt_fill(p, PAGE, 99);
+    void* q = fb_realloc(a, p, 4 * PAGE, FB_KERNEL);
+    REQUIRE(q != NULL);
+    CHECK(fbt_check_fill(q, PAGE, 99));
+    CHECK_EQ(fb_usable_size(a, q), 4 * PAGE);
+    if (q != p)
+        CHECK_STATUS(fb_free(a, p), FB_ERR_DOUBLE_FREE); /* the old block went back */
+    CHECK_STATUS(fb_free(a, q), FB_OK);
+    for (int i = 0; i < 8; i++)
+        CHECK_STATUS(fb_free(a, neighbours[i]), FB_OK);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(realloc_shrinks_in_place)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    void* p = fb_alloc(a, 16 * PAGE, FB_KERNEL);
+    REQUIRE(p != NULL);
+    fbt_fill(p, 16 * PAGE, 3);
+    void* q = fb_realloc(a, p, PAGE, FB_KERNEL);
+    CHECK(q == p);
+    CHECK_EQ(fb_usable_size(a, q), PAGE);
+    CHECK(fbt_check_fill(q, PAGE, 3));
+    CHECK_ARENA(a, 255); /* the tail went back to the free areas */
+    CHECK_STATUS(fb_free(a, q), FB_OK);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(realloc_failure_keeps_old_block)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    void* p = fb_alloc(a, PAGE, FB_KERNEL);
+    REQUIRE(p != NULL);
+    fbt_fill(p, PAGE, 11);
+    CHECK(fb_realloc(a, p, 512 * PAGE, FB_KERNEL) == NULL); /* larger than the zone */
+    CHECK_EQ(fb_last_error(), FB_ERR_NO_MEMORY);
+    CHECK(fbt_check_fill(p, PAGE, 11));
+    CHECK_EQ(fb_usable_size(a, p), PAGE);
+    CHECK(fb_realloc(a, p, SIZE_MAX, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(realloc_bad_pointers)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    char* p = (char*)fb_alloc(a, 2 * PAGE, FB_KERNEL);
+    REQUIRE(p != NULL);
+    int local;
+    CHECK(fb_realloc(a, &local, PAGE, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_NOT_OWNED);
+    CHECK(fb_realloc(a, p + PAGE, PAGE, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_NOT_A_BLOCK);
+    CHECK(fb_realloc(a, p + 3, PAGE, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_NOT_A_BLOCK);
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK(fb_realloc(a, p, PAGE, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_DOUBLE_FREE);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(zero_flag_alloc)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    for (int round = 0; round < 4; round++) {
+        void* dirty = fb_alloc(a, 10 * PAGE, FB_KERNEL);
+        REQUIRE(dirty != NULL);
+        memset(dirty, 0xC3, 16 * PAGE);
+        CHECK_STATUS(fb_free(a, dirty), FB_OK);
+        void* z = fb_alloc(a, 10 * PAGE, FB_KERNEL | FB_ZERO);
+        REQUIRE(z != NULL);
+        CHECK(all_bytes(z, 16 * PAGE, 0)); /* the whole usable size, not only the request */
+        CHECK_STATUS(fb_free(a, z), FB_OK);
+    }
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(zero_flag_realloc_zeroes_the_growth)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    /* dirty the whole zone first */
+    void* all = fb_alloc_pages(a, 7, FB_KERNEL);
+    REQUIRE(all != NULL);
+    memset(all, 0x77, 128 * PAGE);
+    CHECK_STATUS(fb_free_pages(a, all, 7), FB_OK);
+
+    unsigned char* p = (unsigned char*)fb_alloc(a, PAGE, FB_KERNEL | FB_ZERO);
+    REQUIRE(p != NULL);
+    memset(p, 0x11, PAGE);
+    unsigned char* q = (unsigned char*)fb_realloc(a, p, 8 * PAGE, FB_KERNEL | FB_ZERO);
+    REQUIRE(q != NULL);
+    CHECK(all_bytes(q, PAGE, 0x11));
+    CHECK(all_bytes(q + PAGE, 7 * PAGE, 0));
+    CHECK_STATUS(fb_free(a, q), FB_OK);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(byte_api_mixed_workload)
+{
+    fb_arena* a = fbt_arena(8 * MIB);
+    REQUIRE(a != NULL);
+    enum { N = 64 };
+    void* p[N] = { 0 };
+    size_t len[N] = { 0 };
+    uint32_t x = 12345;
+    for (int step = 0; step < 2000; step++) {
+        x = x * 1664525u + 1013904223u;
+        int i = (int)((x >> 8) % N);
+        size_t want = 1 + (x >> 12) % (20 * PAGE);
+        if (p[i] != NULL)
+            CHECK(fbt_check_fill(p[i], len[i] < want ? len[i] : want, (uint32_t)i));
+        void* q = fb_realloc(a, p[i], want, FB_ATOMIC);
+        if (q == NULL) {
+            CHECK_EQ(fb_last_error(), FB_ERR_NO_MEMORY);
+            continue;
+        }
+        p[i] = q;
+        len[i] = want;
+        fbt_fill(q, want, (uint32_t)i);
+    }
+    for (int i = 0; i < N; i++) {
+        if (p[i] != NULL) {
+            CHECK(fbt_check_fill(p[i], len[i], (uint32_t)i));
+            CHECK_STATUS(fb_free(a, p[i]), FB_OK);
+        }
+    }
+    CHECK_ARENA(a, 2048);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
