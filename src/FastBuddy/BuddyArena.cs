@@ -32,6 +32,7 @@ public sealed unsafe class BuddyArena : IDisposable
     private readonly Zone[][] _zonelists;
     private readonly int _pageShift;
     private readonly ILogger? _logger;
+    private readonly WaitQueue _frees;
     private int _disposed;
 
     /// <summary>Creates an arena; every zone's memory is reserved now (and not touched).</summary>
@@ -72,6 +73,7 @@ public sealed unsafe class BuddyArena : IDisposable
         }
         Cache = new PageCache(this);
         Policy = new AllocationPath(this, _zones, Cache);
+        _frees = Policy.Frees;
         ArenaMetrics.Register(this);
     }
 
@@ -140,11 +142,18 @@ public sealed unsafe class BuddyArena : IDisposable
         ref PageDescriptor d = ref zone.Desc[page];
         // A plain allocated head of the right order, small enough for the per-CPU lists: park it, lock-free
         // (unless an allocation is waiting for a free: then it goes straight to the zone).
-        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && order < zone.PerCpuOrders && !Policy.Frees.HasWaiters
-            && Policy.TryFreeParked(zone, page, order))
+        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && TryPark(zone, page, order))
             return;
         FreeLocked(zone, page, order, (nint)block);
     }
+
+    /// <summary>
+    /// The lock-free free: a block of a listed order goes to the thread's per-CPU list, unless an allocation is
+    /// waiting for a free (then it goes straight to the zone) or a racing free claimed it first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryPark(Zone zone, int page, int order)
+        => order < zone.PerCpuOrders && !_frees.HasWaiters && Policy.TryFreeParked(zone, page, order);
 
     /// <summary>The checked free under the zone lock; throws when the block is not a live block of that order.</summary>
     private void FreeLocked(Zone zone, int page, int order, nint block)
@@ -304,8 +313,7 @@ public sealed unsafe class BuddyArena : IDisposable
         Zone zone = Locate(p, out int page);
         ref PageDescriptor d = ref zone.Desc[page];
         int order = d.Order;
-        if (d.Flags == PageFlags.AllocatedHead && order < zone.PerCpuOrders && !Policy.Frees.HasWaiters
-            && Policy.TryFreeParked(zone, page, order))
+        if (d.Flags == PageFlags.AllocatedHead && TryPark(zone, page, order))
             return;
         FreeLocked(zone, page, order, (nint)p);
     }

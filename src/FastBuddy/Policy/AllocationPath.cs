@@ -118,23 +118,30 @@ internal sealed unsafe class AllocationPath
         ThreadPageCache cache = _perCpu.For(state);
         cache.Enter();
         int page = cache.Pop(zone.Index, order);
-        bool refilled = false;
         if (page < 0)
-        {
-            page = _arena.IsDisposed ? -1 : _perCpu.Refill(cache, zone, order, ReserveFloor(zone, flags));
-            refilled = true;
-        }
+            return RefillAndTake(cache, zone, order, flags);
+        zone.Desc[page].Flags = PageFlags.AllocatedHead;
+        cache.CountServed(zone.Index);
+        cache.Exit();
+        return zone.Address(page);
+    }
+
+    /// <summary>The thread's list is empty: refill it in a batch (inside the list operation), then the wake-ups.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void* RefillAndTake(ThreadPageCache cache, Zone zone, int order, AllocFlags flags)
+    {
+        int page = _arena.IsDisposed ? -1 : _perCpu.Refill(cache, zone, order, ReserveFloor(zone, flags));
         if (page >= 0)
         {
             zone.Desc[page].Flags = PageFlags.AllocatedHead;
             cache.CountServed(zone.Index);
         }
         cache.Exit();
-        if (refilled)
-            EntryWakeups();
+        EntryWakeups();
         return page >= 0 ? zone.Address(page) : null;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void* TakeWithWakeups(Zone zone, int order, AllocFlags flags)
     {
         EntryWakeups();
@@ -417,7 +424,6 @@ internal sealed unsafe class AllocationPath
     }
 
     /// <summary>rmqueue under the zone lock, respecting the reserve floor; counts the step that served.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void* Take(Zone zone, int order, AllocFlags flags, AllocationStep step)
     {
         int page;
@@ -439,6 +445,7 @@ internal sealed unsafe class AllocationPath
     /// On entry: wake kswapd when the inactive lists and the free pages run short, or when there is a free shortage
     /// and more dirty pages than it (2.4 woke bdflush for that; kswapd launders here).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void EntryWakeups()
     {
         if (!Daemon.Background)
