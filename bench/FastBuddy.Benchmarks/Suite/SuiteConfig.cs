@@ -6,7 +6,8 @@ namespace FastBuddy.Benchmarks.Suite;
 
 /// <summary>
 /// The suite's config: drops the benchmarks of native peers that cannot be loaded in this process (so a machine
-/// without them runs everything else), after printing "peer X missing: skipped (reason)".
+/// without them runs everything else), after printing "peer X missing: skipped (reason)"; groups the table by
+/// category alone (<see cref="CategoryOrderer"/>).
 /// </summary>
 public sealed class SuiteConfig : ManualConfig
 {
@@ -20,6 +21,7 @@ public sealed class SuiteConfig : ManualConfig
                 Console.WriteLine($"// peer {name} missing: skipped ({reason})");
         }
         AddFilter(new SimpleFilter(b => IsRunnable(b.Descriptor.WorkloadMethod.Name)));
+        WithOrderer(new CategoryOrderer());
     }
 
     /// <summary>False for a peer's benchmark (method named "Peer_Case", e.g. "Jemalloc_4KiB") when that peer is missing.</summary>
