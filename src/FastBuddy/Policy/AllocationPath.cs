@@ -62,7 +62,26 @@ internal sealed unsafe class AllocationPath
     public long Failures => Volatile.Read(ref _failures);
 
     /// <summary>Allocates a block of <paramref name="order"/> along <paramref name="zonelist"/>, or returns null.</summary>
+    /// <remarks>
+    /// First, step 1 for the zonelist's first zone through the thread's per-CPU list: when the zone is at
+    /// pages_low and the list holds a block, that is the whole allocation (no lock, no atomic). Anything else takes
+    /// the narrated path below, which starts again at step 1.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void* Allocate(int order, AllocFlags flags, Zone[] zonelist)
+    {
+        Zone zone = zonelist[0];
+        if (order < zone.PerCpuOrders && Volatile.Read(ref zone.FreePages) - ((1L << order) - 1) >= zone.PagesLow)
+        {
+            int page = _perCpu.TryPop(zone, order);
+            if (page >= 0)
+                return zone.Address(page);
+        }
+        return AllocateSlow(order, flags, zonelist);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void* AllocateSlow(int order, AllocFlags flags, Zone[] zonelist)
     {
         ThreadState state = ThreadState.Current;
         // Owner callbacks and the reclaimer thread are memory management (PF_MEMALLOC) whatever they ask for;
@@ -115,7 +134,7 @@ internal sealed unsafe class AllocationPath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void* TakeParked(Zone zone, int order, AllocFlags flags, ThreadState state)
     {
-        ThreadPageCache cache = _perCpu.For(state);
+        ThreadPageCache cache = _perCpu.For();
         cache.Enter();
         int page = cache.Pop(zone.Index, order);
         if (page < 0)
@@ -163,7 +182,7 @@ internal sealed unsafe class AllocationPath
                 continue;
             if (zone.PerCpuOrders > 0)
             {
-                ThreadPageCache cache = _perCpu.For(state);
+                ThreadPageCache cache = _perCpu.For();
                 cache.Enter();
                 int page;
                 while (n < into.Length && (page = cache.Pop(zone.Index, 0)) >= 0)
@@ -203,7 +222,7 @@ internal sealed unsafe class AllocationPath
     {
         if (!zone.TryClaim(page, PageFlags.AllocatedHead | PageFlags.PerCpu))
             return false;
-        ThreadPageCache cache = _perCpu.For(ThreadState.Current);
+        ThreadPageCache cache = _perCpu.For();
         cache.Enter();
         if (!cache.Push(zone.Index, order, page))
         {
