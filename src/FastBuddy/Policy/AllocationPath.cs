@@ -91,7 +91,7 @@ internal sealed unsafe class AllocationPath
         if ((flags & AllocFlags.Wait) == 0)
             flags &= ~(AllocFlags.Io | AllocFlags.Fs);
 
-        void* block = FastPath(order, flags, zonelist, state);
+        void* block = FastPath(order, flags, zonelist);
         if (block != null)
         {
             state.LastError = FastBuddyStatus.Ok;
@@ -110,7 +110,7 @@ internal sealed unsafe class AllocationPath
     /// from the thread's own list skips them.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void* FastPath(int order, AllocFlags flags, Zone[] zonelist, ThreadState state)
+    private void* FastPath(int order, AllocFlags flags, Zone[] zonelist)
     {
         long extra = (1L << order) - 1;
         foreach (Zone zone in zonelist)
@@ -119,7 +119,7 @@ internal sealed unsafe class AllocationPath
             if (free - extra >= zone.PagesLow)
             {
                 void* block = order < zone.PerCpuOrders
-                    ? TakeParked(zone, order, flags, state)
+                    ? TakeParked(zone, order, flags)
                     : TakeWithWakeups(zone, order, flags);
                 if (block != null)
                     return block;
@@ -132,7 +132,7 @@ internal sealed unsafe class AllocationPath
 
     /// <summary>A block from the thread's per-CPU list, refilled in a batch when empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void* TakeParked(Zone zone, int order, AllocFlags flags, ThreadState state)
+    private void* TakeParked(Zone zone, int order, AllocFlags flags)
     {
         ThreadPageCache cache = _perCpu.For();
         cache.Enter();
@@ -251,7 +251,7 @@ internal sealed unsafe class AllocationPath
         goto Steps2To4;
 
     TryAgain:
-        block = FastPath(order, flags, zonelist, state);
+        block = FastPath(order, flags, zonelist);
         if (block != null)
             goto Done;
 
@@ -313,7 +313,7 @@ internal sealed unsafe class AllocationPath
                     waiting = true;
                 }
                 long seen = Frees.Sequence;
-                block = RetryAtMin(order, flags, zonelist, state, directReclaim);
+                block = RetryAtMin(order, flags, zonelist, directReclaim);
                 if (block != null)
                     goto Done;
                 if (Frees.Wait(seen, deadline))
@@ -322,7 +322,7 @@ internal sealed unsafe class AllocationPath
                     goto TryAgain;
                 }
                 // The deadline: one last look before failing.
-                block = Frees.IsClosed ? null : RetryAtMin(order, flags, zonelist, state, directReclaim);
+                block = Frees.IsClosed ? null : RetryAtMin(order, flags, zonelist, directReclaim);
                 if (block != null)
                     goto Done;
                 goto Failed;
@@ -370,9 +370,9 @@ internal sealed unsafe class AllocationPath
     }
 
     /// <summary>Steps 1 and 4 once more, without waking or waiting (a waiting caller's last looks).</summary>
-    private void* RetryAtMin(int order, AllocFlags flags, Zone[] zonelist, ThreadState state, bool directReclaim)
+    private void* RetryAtMin(int order, AllocFlags flags, Zone[] zonelist, bool directReclaim)
     {
-        void* block = FastPath(order, flags, zonelist, state);
+        void* block = FastPath(order, flags, zonelist);
         return block != null ? block : AllocLimit(zonelist, order, flags, Watermark.Min, directReclaim, AllocationStep.Min);
     }
 
