@@ -23,22 +23,19 @@ internal static unsafe class NativeStatus
     /// <summary>The reason given for a bad handle.</summary>
     public const string NotAnArena = "The fb_arena* is not a live arena: NULL, destroyed, or not from fb_arena_create.";
 
-    [ThreadStatic] private static int t_last;
+    // The status itself lives in the library's per-thread state (BuddyArena.LastError), which a successful
+    // allocation already resets to Ok: the C hot path writes no thread-local of its own.
     [ThreadStatic] private static string? t_reason;
     [ThreadStatic] private static byte[]? t_message;
 
-    /// <summary>fb_last_error: the calling thread's last recorded status.</summary>
-    public static int Last => t_last;
-
-    /// <summary>A successful allocation: fb_last_error reads FB_OK again, like <see cref="BuddyArena.LastError"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AllocationSucceeded() => t_last = Ok;
+    /// <summary>fb_last_error: the calling thread's last recorded status (FB_OK again after a successful allocation).</summary>
+    public static int Last => (int)BuddyArena.LastError;
 
     /// <summary>Records <paramref name="status"/> (and why, for fb_last_error_message) and returns it.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static int Fail(int status, string? reason = null)
     {
-        t_last = status;
+        BuddyArena.LastError = (FastBuddyStatus)status;
         t_reason = reason;
         return status;
     }
@@ -86,11 +83,11 @@ internal static unsafe class NativeStatus
     /// </summary>
     public static byte* LastMessage()
     {
-        if (t_last == Ok)
+        if (Last == Ok)
             return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference("\0"u8));
         string? reason = t_reason;
         if (reason is null)
-            return Describe(t_last);
+            return Describe(Last);
         try
         {
             byte[] buffer = t_message ??= GC.AllocateArray<byte>(1024, pinned: true);
@@ -100,7 +97,7 @@ internal static unsafe class NativeStatus
         }
         catch (OutOfMemoryException)
         {
-            return Describe(t_last);
+            return Describe(Last);
         }
     }
 

@@ -8,9 +8,9 @@ namespace FastBuddy.Native;
 /// fb_realloc, fb_free, fb_usable_size, fb_owns.
 /// </summary>
 /// <remarks>
-/// The hot path is: handle lookup (an array index and a compare), the arena call inside a try (free of cost when
-/// nothing throws), and on success one thread-local write so that fb_last_error reads FB_OK. Failures leave
-/// through the out-of-line helpers of <see cref="NativeStatus"/>.
+/// The hot path is: handle lookup (an array index and a compare) and the arena call inside a try (free of cost when
+/// nothing throws); a successful allocation resets the thread's LastError inside the library, so fb_last_error
+/// reads FB_OK again. Failures leave through the out-of-line helpers of <see cref="NativeStatus"/>.
 /// </remarks>
 internal static unsafe class PageExports
 {
@@ -27,7 +27,6 @@ internal static unsafe class PageExports
             void* block = handle.Arena.AllocPages((int)order, (AllocFlags)flags);
             if (block == null)
                 return AllocationFailed();
-            AllocationSucceeded();
             return block;
         }
         catch (Exception e)
@@ -49,7 +48,6 @@ internal static unsafe class PageExports
             void* block = handle.Arena.AllocPages((int)order, (AllocFlags)flags, (int)zonelist);
             if (block == null)
                 return AllocationFailed();
-            AllocationSucceeded();
             return block;
         }
         catch (Exception e)
@@ -89,8 +87,6 @@ internal static unsafe class PageExports
             int n = handle.Arena.AllocPagesBulk(new Span<nint>(pages, (int)count), (AllocFlags)flags);
             if ((nuint)n < count)
                 AllocationFailed();
-            else
-                AllocationSucceeded();
             return (nuint)n;
         }
         catch (Exception e)
@@ -131,7 +127,6 @@ internal static unsafe class PageExports
             void* block = handle.Arena.Alloc(bytes, (AllocFlags)flags);
             if (block == null)
                 return AllocationFailed();
-            AllocationSucceeded();
             return block;
         }
         catch (Exception e)
@@ -149,9 +144,7 @@ internal static unsafe class PageExports
         try
         {
             void* block = handle.Arena.Realloc(p, bytes, (AllocFlags)flags);
-            if (block != null)
-                AllocationSucceeded();
-            else if (bytes != 0)
+            if (block == null && bytes != 0)
                 return AllocationFailed();
             return block; // null after a Realloc(p, 0), which freed p: not a failure
         }

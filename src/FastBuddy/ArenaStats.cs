@@ -19,9 +19,12 @@ public sealed class ArenaStats
     public long MemoryPressure { get; init; }
     /// <summary>min(memory_pressure &gt;&gt; 6, total pages / 4).</summary>
     public long InactiveTarget { get; init; }
-    /// <summary>Successful allocations.</summary>
+    /// <summary>Successful allocations (the sum of <see cref="Steps"/> but <c>Failed</c>).</summary>
     public long Allocations { get; init; }
-    /// <summary>Frees.</summary>
+    /// <summary>
+    /// Blocks given back by callers. A cache page that the arena reclaims is counted in <see cref="Reclaimed"/>
+    /// instead, so after everything is returned Allocations - Frees equals the direct reclaims.
+    /// </summary>
     public long Frees { get; init; }
     /// <summary>Allocations that returned null.</summary>
     public long Failures { get; init; }

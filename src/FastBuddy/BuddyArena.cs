@@ -288,6 +288,7 @@ public sealed unsafe class BuddyArena : IDisposable
         }
         if (done)
         {
+            LastError = FastBuddyStatus.Ok;
             if (newOrder < order)
                 Policy.OnFree();
             if (newOrder > order && (flags & AllocFlags.Zero) != 0)

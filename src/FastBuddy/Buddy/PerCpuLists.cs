@@ -66,19 +66,42 @@ internal sealed unsafe class PerCpuLists
 
     /// <summary>The calling thread's lists for this arena (created on first use).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ThreadPageCache For(ThreadState state)
+    public ThreadPageCache For()
     {
-        ThreadPageCache? cache = state.LastCache;
+        ThreadPageCache? cache = ThreadState.LastCache;
         if (cache is not null && cache.ArenaId == ArenaId)
             return cache;
-        return Lookup(state);
+        return Lookup();
+    }
+
+    /// <summary>
+    /// Step 1's shortcut: a parked block of <paramref name="order"/> from the calling thread's list for
+    /// <paramref name="zone"/>, or -1 (no list yet, or it is empty). The caller has done the watermark check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int TryPop(Zone zone, int order)
+    {
+        ThreadPageCache? cache = ThreadState.LastCache;
+        if (cache is null || cache.ArenaId != ArenaId)
+            return -1;
+        cache.Enter();
+        int page = cache.Pop(zone.Index, order);
+        if (page >= 0)
+        {
+            zone.Desc[page].Flags = PageFlags.AllocatedHead;
+            cache.CountServed(zone.Index);
+            cache.State.LastError = FastBuddyStatus.Ok;
+        }
+        cache.Exit();
+        return page;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ThreadPageCache Lookup(ThreadState state)
+    private ThreadPageCache Lookup()
     {
+        ThreadState state = ThreadState.Current;
         state.OtherCaches ??= [];
-        if (state.LastCache is { Dead: false } last)
+        if (ThreadState.LastCache is { Dead: false } last)
             state.OtherCaches[last.ArenaId] = last;
         if (!state.OtherCaches.TryGetValue(ArenaId, out ThreadPageCache? cache))
         {
@@ -87,11 +110,11 @@ internal sealed unsafe class PerCpuLists
                 if (entry.Value.Dead)
                     state.OtherCaches.Remove(entry.Key);
             }
-            cache = new ThreadPageCache(ArenaId, this, _zones.Length);
+            cache = new ThreadPageCache(ArenaId, this, _zones.Length, state);
             Register(cache);
             state.OtherCaches[ArenaId] = cache;
         }
-        state.LastCache = cache;
+        ThreadState.LastCache = cache;
         return cache;
     }
 

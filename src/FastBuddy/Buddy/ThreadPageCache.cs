@@ -30,9 +30,10 @@ internal sealed class ThreadPageCache
     private readonly long[] _freed;
     private readonly int _orders;
 
-    public ThreadPageCache(int arenaId, PerCpuLists config, int zones)
+    public ThreadPageCache(int arenaId, PerCpuLists config, int zones, ThreadState state)
     {
         ArenaId = arenaId;
+        State = state;
         Owner = Thread.CurrentThread;
         _orders = config.Orders;
         _lists = new ListHead[Math.Max(zones * _orders, 1)];
@@ -53,6 +54,9 @@ internal sealed class ThreadPageCache
     }
 
     public int ArenaId { get; }
+
+    /// <summary>The owner thread's state (its LastError), reachable without another thread-static read.</summary>
+    public ThreadState State { get; }
     public Thread Owner { get; }
     public volatile int InUse;
     public volatile int DrainRequested;

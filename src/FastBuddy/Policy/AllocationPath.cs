@@ -62,7 +62,26 @@ internal sealed unsafe class AllocationPath
     public long Failures => Volatile.Read(ref _failures);
 
     /// <summary>Allocates a block of <paramref name="order"/> along <paramref name="zonelist"/>, or returns null.</summary>
+    /// <remarks>
+    /// First, step 1 for the zonelist's first zone through the thread's per-CPU list: when the zone is at
+    /// pages_low and the list holds a block, that is the whole allocation (no lock, no atomic). Anything else takes
+    /// the narrated path below, which starts again at step 1.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void* Allocate(int order, AllocFlags flags, Zone[] zonelist)
+    {
+        Zone zone = zonelist[0];
+        if (order < zone.PerCpuOrders && Volatile.Read(ref zone.FreePages) - ((1L << order) - 1) >= zone.PagesLow)
+        {
+            int page = _perCpu.TryPop(zone, order);
+            if (page >= 0)
+                return zone.Address(page);
+        }
+        return AllocateSlow(order, flags, zonelist);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void* AllocateSlow(int order, AllocFlags flags, Zone[] zonelist)
     {
         ThreadState state = ThreadState.Current;
         // Owner callbacks and the reclaimer thread are memory management (PF_MEMALLOC) whatever they ask for;
@@ -72,7 +91,7 @@ internal sealed unsafe class AllocationPath
         if ((flags & AllocFlags.Wait) == 0)
             flags &= ~(AllocFlags.Io | AllocFlags.Fs);
 
-        void* block = FastPath(order, flags, zonelist, state);
+        void* block = FastPath(order, flags, zonelist);
         if (block != null)
         {
             state.LastError = FastBuddyStatus.Ok;
@@ -91,7 +110,7 @@ internal sealed unsafe class AllocationPath
     /// from the thread's own list skips them.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void* FastPath(int order, AllocFlags flags, Zone[] zonelist, ThreadState state)
+    private void* FastPath(int order, AllocFlags flags, Zone[] zonelist)
     {
         long extra = (1L << order) - 1;
         foreach (Zone zone in zonelist)
@@ -100,7 +119,7 @@ internal sealed unsafe class AllocationPath
             if (free - extra >= zone.PagesLow)
             {
                 void* block = order < zone.PerCpuOrders
-                    ? TakeParked(zone, order, flags, state)
+                    ? TakeParked(zone, order, flags)
                     : TakeWithWakeups(zone, order, flags);
                 if (block != null)
                     return block;
@@ -113,9 +132,9 @@ internal sealed unsafe class AllocationPath
 
     /// <summary>A block from the thread's per-CPU list, refilled in a batch when empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void* TakeParked(Zone zone, int order, AllocFlags flags, ThreadState state)
+    private void* TakeParked(Zone zone, int order, AllocFlags flags)
     {
-        ThreadPageCache cache = _perCpu.For(state);
+        ThreadPageCache cache = _perCpu.For();
         cache.Enter();
         int page = cache.Pop(zone.Index, order);
         if (page < 0)
@@ -163,7 +182,7 @@ internal sealed unsafe class AllocationPath
                 continue;
             if (zone.PerCpuOrders > 0)
             {
-                ThreadPageCache cache = _perCpu.For(state);
+                ThreadPageCache cache = _perCpu.For();
                 cache.Enter();
                 int page;
                 while (n < into.Length && (page = cache.Pop(zone.Index, 0)) >= 0)
@@ -203,7 +222,7 @@ internal sealed unsafe class AllocationPath
     {
         if (!zone.TryClaim(page, PageFlags.AllocatedHead | PageFlags.PerCpu))
             return false;
-        ThreadPageCache cache = _perCpu.For(ThreadState.Current);
+        ThreadPageCache cache = _perCpu.For();
         cache.Enter();
         if (!cache.Push(zone.Index, order, page))
         {
@@ -232,7 +251,7 @@ internal sealed unsafe class AllocationPath
         goto Steps2To4;
 
     TryAgain:
-        block = FastPath(order, flags, zonelist, state);
+        block = FastPath(order, flags, zonelist);
         if (block != null)
             goto Done;
 
@@ -294,7 +313,7 @@ internal sealed unsafe class AllocationPath
                     waiting = true;
                 }
                 long seen = Frees.Sequence;
-                block = RetryAtMin(order, flags, zonelist, state, directReclaim);
+                block = RetryAtMin(order, flags, zonelist, directReclaim);
                 if (block != null)
                     goto Done;
                 if (Frees.Wait(seen, deadline))
@@ -303,7 +322,7 @@ internal sealed unsafe class AllocationPath
                     goto TryAgain;
                 }
                 // The deadline: one last look before failing.
-                block = Frees.IsClosed ? null : RetryAtMin(order, flags, zonelist, state, directReclaim);
+                block = Frees.IsClosed ? null : RetryAtMin(order, flags, zonelist, directReclaim);
                 if (block != null)
                     goto Done;
                 goto Failed;
@@ -351,9 +370,9 @@ internal sealed unsafe class AllocationPath
     }
 
     /// <summary>Steps 1 and 4 once more, without waking or waiting (a waiting caller's last looks).</summary>
-    private void* RetryAtMin(int order, AllocFlags flags, Zone[] zonelist, ThreadState state, bool directReclaim)
+    private void* RetryAtMin(int order, AllocFlags flags, Zone[] zonelist, bool directReclaim)
     {
-        void* block = FastPath(order, flags, zonelist, state);
+        void* block = FastPath(order, flags, zonelist);
         return block != null ? block : AllocLimit(zonelist, order, flags, Watermark.Min, directReclaim, AllocationStep.Min);
     }
 
