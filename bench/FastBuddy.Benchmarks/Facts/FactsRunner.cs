@@ -14,8 +14,11 @@ public static unsafe class FactsRunner
 {
     private const int PageSize = 4096;
 
-    /// <summary>Relative weights of orders 0..10 for the fragmentation workload (sum 100).</summary>
-    private static readonly int[] FragmentationWeights = [40, 14, 10, 8, 7, 6, 5, 4, 3, 2, 1];
+    /// <summary>Relative weights of orders 0..10 for the first fragmentation workload (sum 100).</summary>
+    private static readonly int[] AllOrdersWeights = [40, 14, 10, 8, 7, 6, 5, 4, 3, 2, 1];
+
+    /// <summary>The second workload: small blocks only (orders 0..3), the case that scatters free pages most.</summary>
+    private static readonly int[] SmallOrdersWeights = [60, 20, 12, 8];
 
     public sealed class Options
     {
@@ -50,7 +53,10 @@ public static unsafe class FactsRunner
         md.AppendLine();
         Metadata(md, o);
         Creation(md, o);
-        Fragmentation(md, o);
+        md.AppendLine("## Fragmentation");
+        md.AppendLine();
+        Fragmentation(md, o, AllOrdersWeights, "Workload A, every order");
+        Fragmentation(md, o, SmallOrdersWeights, "Workload B, small blocks only");
         string text = md.ToString();
         Console.Write(text);
         if (o.Out is not null)
@@ -186,12 +192,12 @@ public static unsafe class FactsRunner
 
     // ------------------------------------------------------------------ fragmentation
 
-    private static void Fragmentation(StringBuilder md, Options o)
+    private static void Fragmentation(StringBuilder md, Options o, int[] weights, string title)
     {
         nuint bytes = (nuint)o.FragmentationMiB << 20;
         using var arena = new BuddyArena(new ArenaOptions { ArenaBytes = bytes, PageSize = PageSize, BackgroundReclaim = false });
-        int maxOrder = Math.Min(arena.MaxOrder, FragmentationWeights.Length);
-        int weightSum = FragmentationWeights.Take(maxOrder).Sum();
+        int maxOrder = Math.Min(arena.MaxOrder, weights.Length);
+        int weightSum = weights.Take(maxOrder).Sum();
         long totalPages = arena.GetStats().TotalPages;
         long target = (long)(totalPages * o.Held);
         var rng = new Random(o.Seed);
@@ -205,8 +211,8 @@ public static unsafe class FactsRunner
             if (alloc)
             {
                 int r = rng.Next(weightSum), order = 0;
-                while (r >= FragmentationWeights[order])
-                    r -= FragmentationWeights[order++];
+                while (r >= weights[order])
+                    r -= weights[order++];
                 requests[order]++;
                 void* p = arena.AllocPages(order, AllocFlags.Atomic);
                 if (p == null)
@@ -236,12 +242,12 @@ public static unsafe class FactsRunner
         arena.Validate(); // also drains every per-CPU list back into the buddy system
         ArenaStats drained = arena.GetStats();
 
-        md.AppendLine("## Fragmentation");
+        md.AppendLine(CultureInfo.InvariantCulture, $"### {title}: orders 0..{maxOrder - 1}");
         md.AppendLine();
         md.AppendLine(
             $"{Bytes(bytes)} arena ({totalPages} pages of 4 KiB, MaxOrder {arena.MaxOrder}), BackgroundReclaim off, default per-CPU lists. " +
             $"Seeded workload (seed {o.Seed}): {o.Ops:N0} operations; each allocates (flags Atomic) a block of a random order 0..{maxOrder - 1} " +
-            $"(weights {string.Join("/", FragmentationWeights.Take(maxOrder))} %) or frees a random live block, holding about {o.Held:P0} of the pages " +
+            $"(weights {string.Join("/", weights.Take(maxOrder))} %) or frees a random live block, holding about {o.Held:P0} of the pages " +
             $"(allocate with probability 0.9 below that, 0.1 above). {allocs:N0} allocations, {frees:N0} frees, " +
             $"{failures.Sum():N0} failed allocations; {live.Count:N0} blocks ({held:N0} pages, {100.0 * held / totalPages:0.0} %) held at the end.");
         md.AppendLine();

@@ -48,7 +48,7 @@ public unsafe class AllocatorSuite
     public const int MixedSlots = 64;
     public const int MixedSeed = 20240601;
     public const int PairsPerWorker = 50_000;
-    public const int ReclaimPairs = 1024;
+    public const int ReclaimPairs = 32768;
 
     private const int Order4 = 4;
     private const int Order8 = 8;

@@ -10,7 +10,7 @@ namespace FastBuddy.Benchmarks.Suite;
 /// </summary>
 /// <remarks>
 /// <para>
-/// 64 MiB, one zone, 4 KiB pages, BackgroundReclaim off, default watermarks (pages_min 128, low 256, high 384), and
+/// 256 MiB, one zone, 4 KiB pages, BackgroundReclaim off, default watermarks (pages_min 255, low 510, high 765), and
 /// no per-CPU lists so that the setup can put the zone at an exact free count (direct reclaim never involves those
 /// lists: step 1 already failed). <see cref="CachedPages"/> pages are cached by a trivial owner and aged to
 /// inactive_clean; the rest is held, leaving pages_min + 4 free.
@@ -24,7 +24,8 @@ namespace FastBuddy.Benchmarks.Suite;
 /// </remarks>
 internal sealed unsafe class ReclaimScenario : IDisposable
 {
-    public const int CachedPages = 4096;
+    /// <summary>Clean cache pages at the start of every iteration: the iteration's allocations plus a margin above pages_high.</summary>
+    public const int CachedPages = AllocatorSuite.ReclaimPairs + 4096;
 
     private readonly List<nint> _held = [];
     private readonly List<nint> _cached = [];
@@ -33,7 +34,7 @@ internal sealed unsafe class ReclaimScenario : IDisposable
     {
         Arena = new BuddyArena(new ArenaOptions
         {
-            ArenaBytes = 64u << 20,
+            ArenaBytes = 256u << 20,
             PageSize = 4096,
             BackgroundReclaim = false,
             PerCpuPages = 0,
