@@ -6,7 +6,7 @@
 # 3. runs the BenchmarkDotNet suite (AllocatorSuite, and the older PageAllocBenchmarks) - about 25 minutes on an
 #    idle 2-core machine; --quick uses BenchmarkDotNet's Short job instead (rougher numbers, a few minutes);
 # 4. prints the facts (metadata, 1 GiB arena creation, fragmentation) into results/facts.md;
-# 5. builds and runs the C benchmark (native-interop/bench) into results/c-bench.md;
+# 5. rebuilds libfastbuddy.so, builds and runs the C benchmark (native-interop/bench) into results/c-bench.md;
 # 6. draws docs/benchmarks.svg from the suite's CSV report (bench/chart/chart.py).
 # Results: BenchmarkDotNet.Artifacts/results/ (not committed). Timings are noisy on a shared machine: compare
 # ratios within one run, and prefer a quiet moment (see `uptime`).
@@ -69,6 +69,7 @@ step "4/6 facts"
 dotnet run -c Release --no-build --project bench/FastBuddy.Benchmarks -- facts --out "$results/facts.md"
 
 step "5/6 C benchmark"
+bash native-interop/build.sh   # always: out/libfastbuddy.so must match the checked-out source
 bash native-interop/bench/run.sh | tee "$results/c-bench.md"
 
 step "6/6 chart"
