@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-SIZES = [("4 KiB", "order-0 pair"), ("64 KiB", "order-4 pair"), ("1 MiB", "order-8 pair")]
+SIZES = [("4 KiB", "order-0 pair (4 KiB)"), ("64 KiB", "order-4 pair (64 KiB)"), ("1 MiB", "order-8 pair (1 MiB)")]
 # Allocator order and colours; allocators not listed here are appended in grey.
 ALLOCATORS = [
     ("FastBuddy", "#d62728"),
