@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
+using FastBuddy.Policy;
+
+namespace FastBuddy;
+
+// The byte API: sizes in bytes, served as blocks of pages.
+public sealed unsafe partial class BuddyArena
+{
+    // ---------------------------------------------------------------- bytes
+
+    /// <summary>Allocates at least <paramref name="bytes"/> bytes as a power-of-two block of pages.</summary>
+    /// <returns>The block, or null when the policy refuses (see <see cref="LastError"/>).</returns>
+    /// <exception cref="FastBuddyException">Zero bytes, or more than the largest block.</exception>
+    public void* Alloc(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
+        => AllocPages(OrderForBytes(bytes), flags);
+
+    /// <summary>
+    /// Resizes a block from <see cref="Alloc"/>: null allocates, 0 frees and returns null, a smaller size shrinks in
+    /// place, a larger one grows in place when the buddies are free and otherwise moves (copying the contents).
+    /// </summary>
+    /// <returns>The block (possibly moved), or null on failure, when the old block is left untouched.</returns>
+    public void* Realloc(void* p, nuint bytes, AllocFlags flags = AllocFlags.Kernel)
+    {
+        ThrowIfDisposed();
+        if (p == null)
+            return bytes == 0 ? null : Alloc(bytes, flags);
+        if (bytes == 0)
+        {
+            Free(p);
+            return null;
+        }
+        int newOrder = OrderForBytes(bytes);
+        Zone zone = Locate(p, out int page);
+        int order;
+        bool done;
+        lock (zone.Lock)
+        {
+            order = CheckedBlockOrder(zone, page, (nint)p);
+            done = newOrder <= order || zone.TryGrowInPlace(page, order, newOrder, AllocationPath.ReserveFloor(zone, EffectiveFlags(flags)));
+            if (newOrder < order)
+                zone.ShrinkInPlace(page, order, newOrder);
+        }
+        if (done)
+        {
+            LastError = FastBuddyStatus.Ok;
+            if (newOrder < order)
+                Policy.OnFree();
+            if (newOrder > order && (flags & AllocFlags.Zero) != 0)
+                Platform.ArenaMemory.Zero((byte*)p + ((nint)1 << (_pageShift + order)),
+                    ((nuint)1 << (_pageShift + newOrder)) - ((nuint)1 << (_pageShift + order)));
+            return p;
+        }
+        void* moved = AllocPages(newOrder, flags);
+        if (moved == null)
+            return null;
+        Buffer.MemoryCopy(p, moved, (long)1 << (_pageShift + newOrder), (long)1 << (_pageShift + order));
+        FreePages(p, order);
+        return moved;
+    }
+
+    /// <summary>Frees a block of any order; <c>Free(null)</c> does nothing.</summary>
+    /// <exception cref="FastBuddyException">Not a live block of this arena, or a cached page.</exception>
+    public void Free(void* p)
+    {
+        ThrowIfDisposed();
+        if (p == null)
+            return;
+        Zone zone = Locate(p, out int page);
+        ref PageDescriptor d = ref zone.Desc[page];
+        int order = d.Order;
+        if (d.Flags == PageFlags.AllocatedHead && TryPark(zone, page, order))
+            return;
+        FreeLocked(zone, page, order, (nint)p);
+    }
+
+    /// <summary>Bytes usable at <paramref name="p"/>: the block's full size. 0 for null.</summary>
+    /// <exception cref="FastBuddyException">Not a live block of this arena.</exception>
+    public nuint UsableSize(void* p)
+    {
+        ThrowIfDisposed();
+        if (p == null)
+            return 0;
+        Zone zone = Locate(p, out int page);
+        int order;
+        lock (zone.Lock)
+            order = CheckedBlockOrder(zone, page, (nint)p);
+        return (nuint)1 << (_pageShift + order);
+    }
+
+    /// <summary>
+    /// Rents a block of at least <paramref name="bytes"/> (at most <see cref="int.MaxValue"/>) as
+    /// <see cref="IMemoryOwner{T}"/>; disposing the owner frees the block.
+    /// </summary>
+    /// <exception cref="InsufficientMemoryException">The policy refused the allocation.</exception>
+    public IMemoryOwner<byte> Rent(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
+    {
+        if (bytes > int.MaxValue)
+            ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, $"Rent is limited to {int.MaxValue} bytes; got {bytes}.", nameof(bytes));
+        void* p = Alloc(bytes, flags);
+        if (p == null)
+            throw new InsufficientMemoryException($"The arena could not provide {bytes} bytes ({LastError}).");
+        return new NativeBlockOwner(this, p, (int)bytes);
+    }
+}
