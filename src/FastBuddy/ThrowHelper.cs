@@ -31,5 +31,13 @@ internal static class ThrowHelper
         }, "block");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowUnknownFlags(AllocFlags flags)
+        => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", "flags");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowNoZonelist(int zonelist, int zones)
+        => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Zonelist {zonelist} does not exist; there are {zones}.", "zonelist");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowCorrupt(string message) => throw new FastBuddyException(FastBuddyStatus.Corrupt, message);
 }

@@ -17,8 +17,8 @@ internal static unsafe class ArenaValidator
 {
     public static void Validate(BuddyArena arena)
     {
-        // Per-CPU lists change without locks: return them to the buddy system so that every count is exact.
-        arena.Policy.PerCpu.DrainAll();
+        // Magazines change without locks: return their blocks to the buddy system so that every count is exact.
+        arena.Policy.Magazines.DrainAll();
         foreach (Zone zone in arena.Zones)
         {
             lock (zone.Lock)
@@ -55,8 +55,10 @@ internal static unsafe class ArenaValidator
                 listed++;
             if ((f & PageFlags.Cached) != 0 && (isFree || order != 0))
                 Fail(z, $"page {page} is cached but is not an allocated order-0 page");
-            if ((f & PageFlags.PerCpu) != 0 && (isFree || order >= z.PerCpuOrders || (f & PageFlags.CacheState) != 0))
-                Fail(z, $"page {page} is marked as parked in a per-CPU list but is not a plain allocated block of a listed order");
+            if ((f & PageFlags.Parked) != 0)
+                Fail(z, $"page {page} is still marked as parked in a magazine after every magazine was drained");
+            if ((f & PageFlags.Cached) == 0 && !isFree && (d[page].Age != 0 || (f & ~(PageFlags.AllocatedHead | PageFlags.Freed | PageFlags.Reclaiming | PageFlags.Laundering)) != 0))
+                Fail(z, $"page {page} is an allocated head with stray state (flags {f}, age {d[page].Age})");
             page += 1 << order;
         }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FastBuddy.Buddy;
+using FastBuddy.PerThread;
 
 namespace FastBuddy.Policy;
 
@@ -23,16 +24,16 @@ internal sealed class Kswapd
     private readonly Zone[] _zones;
     private readonly Reclaim _reclaim;
     private readonly MemoryPressure _pressure;
-    private readonly PerCpuLists _perCpu;
+    private readonly ThreadMagazines _magazines;
     private readonly bool _background;
     private readonly object _gate = new();
     private Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
 
-    public Kswapd(BuddyArena arena, Zone[] zones, Reclaim reclaim, MemoryPressure pressure, PerCpuLists perCpu, bool background)
+    public Kswapd(BuddyArena arena, Zone[] zones, Reclaim reclaim, MemoryPressure pressure, ThreadMagazines magazines, bool background)
     {
-        _perCpu = perCpu;
+        _magazines = magazines;
         _arena = arena;
         _zones = zones;
         _reclaim = reclaim;
@@ -92,11 +93,25 @@ internal sealed class Kswapd
         using (ReclaimContext.Enter())
         {
             _pressure.Decay();
-            progress = _perCpu.DrainExited() + Refill() + Balance();
+            progress = _magazines.DrainExited() + DrainForShortage() + Refill() + Balance();
         }
         _lastPassProgressed = progress > 0;
         Passes.Advance();
         return progress;
+    }
+
+    /// <summary>Parked blocks go back before any host page is evicted for a free shortage.</summary>
+    private long DrainForShortage()
+        => _pressure.FreeShortage() > 0 && HasParked() ? _magazines.DrainAll() : 0;
+
+    private bool HasParked()
+    {
+        foreach (Zone zone in _zones)
+        {
+            if (_magazines.ParkedPages(zone.Index) > 0)
+                return true;
+        }
+        return false;
     }
 
     private long Refill()
