@@ -24,9 +24,10 @@ internal sealed unsafe class Zone : IDisposable
     private readonly MergeBitmap _bitmap;
     private readonly PageList[] _free;
     private void* _memory;
+    private MemoryRegion _region;
     private readonly nuint _bytes;
 
-    public Zone(int index, string name, int pages, int pageShift, int maxOrder)
+    public Zone(int index, string name, int pages, int pageShift, int maxOrder, in ZoneMemoryOptions memory)
     {
         Index = index;
         Name = name;
@@ -39,8 +40,10 @@ internal sealed unsafe class Zone : IDisposable
         nuint largest = (nuint)1 << (pageShift + maxOrder - 1);
         // Aligned to the largest block that can exist in this zone, so every block is aligned to its own size.
         nuint alignment = Math.Min(largest, BitOperations.RoundUpToPowerOf2(bytes));
-        _memory = ArenaMemory.Reserve(bytes, alignment);
+        _region = ArenaMemory.Reserve(bytes, alignment, memory.GuardPages, memory.TransparentHugePages);
+        _memory = _region.Base;
         Base = (nint)_memory;
+        Commit = new CommitMap(pages, pageShift, memory, _region);
 
         _descriptors = GC.AllocateArray<PageDescriptor>(pages, pinned: true);
         Desc = (PageDescriptor*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_descriptors));
@@ -62,6 +65,9 @@ internal sealed unsafe class Zone : IDisposable
     public nint Base { get; }
     public nint End => Base + ((nint)Pages << PageShift);
     public PageDescriptor* Desc { get; }
+
+    /// <summary>What of this zone is decommitted (kswapd's decommit step decides; allocations clear it).</summary>
+    public CommitMap Commit { get; }
 
     // Counters, all under Lock (summed across zones on read, so the fast path writes no shared atomic).
     public long FreePages;
@@ -169,6 +175,7 @@ internal sealed unsafe class Zone : IDisposable
             d.Age = 0;
             d.Owner = 0;
             FreePages -= 1L << order;
+            Commit.Taken(page, order);
             return page;
         }
         return -1;
@@ -278,6 +285,7 @@ internal sealed unsafe class Zone : IDisposable
         long grown = (1L << newOrder) - (1L << order);
         FreePages -= grown;
         Desc[page].Order = (byte)newOrder;
+        Commit.Taken(page, newOrder);
         return true;
     }
 
@@ -296,7 +304,8 @@ internal sealed unsafe class Zone : IDisposable
     {
         if (_memory != null)
         {
-            ArenaMemory.Release(_memory);
+            ArenaMemory.Release(_region);
+            _region = default;
             _memory = null;
         }
     }

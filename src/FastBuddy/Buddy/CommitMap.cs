@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using FastBuddy.Platform;
+
+namespace FastBuddy.Buddy;
+
+/// <summary>
+/// Which parts of a zone the arena has given back to the operating system (decommitted), out of band: one bit
+/// per unit of 2^<see cref="UnitOrder"/> pages, and optionally since when each unit has been free.
+/// </summary>
+/// <remarks>
+/// This is the mechanism only; when to decommit is the policy's (kswapd's decommit step). A unit is marked
+/// decommitted after <c>madvise</c> dropped its pages, and a fresh mapping starts with every unit marked (its
+/// pages were never touched). Every allocation clears the marks and free ages of the units it overlaps
+/// (<see cref="Taken"/>, called by rmqueue and in-place growth under the zone lock), so a marked unit is always
+/// wholly free and untouched since it was decommitted, and a unit's free age counts from the first decommit scan
+/// that saw it free after its last allocation. Only whole units are tracked; the zone's tail beyond the last whole
+/// unit is never decommitted. Every member requires the zone lock.
+/// </remarks>
+internal sealed class CommitMap
+{
+    private readonly ulong[] _decommitted;
+    private readonly long[]? _freeSince;
+
+    public CommitMap(int pages, int pageShift, in ZoneMemoryOptions options, in MemoryRegion region)
+    {
+        UnitOrder = options.DecommitUnitOrder;
+        Units = pages >> UnitOrder;
+        UnitBytes = 1L << (UnitOrder + pageShift);
+        // madvise works on whole OS pages: a unit smaller than one cannot be given back on its own.
+        CanDecommit = region.IsMapped && UnitBytes % Environment.SystemPageSize == 0;
+        _decommitted = new ulong[(Units + 63) >> 6];
+        if (options.TrackFreeAge)
+            _freeSince = new long[Units];
+        if (region.IsMapped)
+        {
+            // A fresh anonymous mapping is not resident and reads as zero: exactly a decommitted range.
+            for (int u = 0; u < Units; u++)
+                _decommitted[u >> 6] |= 1UL << u;
+            DecommittedUnits = Units;
+        }
+    }
+
+    /// <summary>Pages per unit, as an order.</summary>
+    public int UnitOrder { get; }
+
+    /// <summary>Whole units in the zone.</summary>
+    public int Units { get; }
+
+    public long UnitBytes { get; }
+
+    /// <summary>The zone is a mapping of its own and a unit is whole OS pages: <see cref="Decommit"/> can work.</summary>
+    public bool CanDecommit { get; }
+
+    /// <summary>Units currently marked decommitted.</summary>
+    public long DecommittedUnits { get; private set; }
+
+    /// <summary>Blocks given back so far (each <see cref="Decommit"/> that succeeded).</summary>
+    public long Decommits { get; private set; }
+
+    public long DecommittedBytes => DecommittedUnits * UnitBytes;
+
+    /// <summary>An allocation took [page, page + 2^order): its units are committed again and no longer free.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Taken(int page, int order)
+    {
+        int first = page >> UnitOrder;
+        if (order <= UnitOrder)
+            TakeUnit(first);
+        else
+            TakeUnits(first, 1 << (order - UnitOrder));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TakeUnits(int first, int count)
+    {
+        for (int u = first; u < first + count; u++)
+            TakeUnit(u);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void TakeUnit(int u)
+    {
+        if ((uint)u >= (uint)Units)
+            return; // the zone's tail: not tracked
+        ref ulong word = ref _decommitted[u >> 6];
+        ulong bit = 1UL << u;
+        if ((word & bit) != 0)
+        {
+            word &= ~bit;
+            DecommittedUnits--;
+        }
+        if (_freeSince is not null)
+            _freeSince[u] = 0;
+    }
+
+    /// <summary>
+    /// A decommit scan sees the free block [page, page + 2^order) (order ≥ <see cref="UnitOrder"/>): units not
+    /// yet seen free since their last allocation are stamped <paramref name="now"/> (never 0). Returns since when
+    /// the whole block has been free, the latest stamp of its units.
+    /// </summary>
+    public long FreeSince(int page, int order, long now)
+    {
+        if (_freeSince is null)
+            return now;
+        long since = 0;
+        int first = page >> UnitOrder, count = 1 << (order - UnitOrder);
+        for (int u = first; u < first + count; u++)
+        {
+            ref long stamp = ref _freeSince[u];
+            if (stamp == 0)
+                stamp = now;
+            since = Math.Max(since, stamp);
+        }
+        return since;
+    }
+
+    /// <summary>Every unit of the block is marked decommitted.</summary>
+    public bool IsDecommitted(int page, int order)
+    {
+        int first = page >> UnitOrder, count = 1 << Math.Max(order - UnitOrder, 0);
+        for (int u = first; u < first + count; u++)
+        {
+            if ((uint)u >= (uint)Units || (_decommitted[u >> 6] & (1UL << u)) == 0)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Gives the pages of the free block [page, page + 2^order) at <paramref name="address"/> back to the operating
+    /// system and marks its units. The caller holds the zone lock and has checked that the block is free and made
+    /// of whole units, so no allocated page is ever touched. False when the system refused (nothing marked).
+    /// </summary>
+    public unsafe bool Decommit(void* address, int page, int order)
+    {
+        int count = 1 << (order - UnitOrder);
+        if (!CanDecommit || !ArenaMemory.Decommit(address, (nuint)(count * UnitBytes)))
+            return false;
+        int first = page >> UnitOrder;
+        for (int u = first; u < first + count; u++)
+        {
+            ref ulong word = ref _decommitted[u >> 6];
+            ulong bit = 1UL << u;
+            if ((word & bit) == 0)
+            {
+                word |= bit;
+                DecommittedUnits++;
+            }
+        }
+        Decommits++;
+        return true;
+    }
+
+    /// <summary>
+    /// The unit order for decommitting blocks of at least <paramref name="minOrder"/> pages (null: only the top
+    /// order), raised to a whole OS page, at most the top order.
+    /// </summary>
+    public static int UnitOrderFor(int pageShift, int maxOrder, int? minOrder)
+    {
+        int order = minOrder ?? maxOrder - 1;
+        int osPageShift = System.Numerics.BitOperations.Log2((uint)Environment.SystemPageSize);
+        order = Math.Max(order, osPageShift - pageShift);
+        return Math.Min(order, maxOrder - 1);
+    }
+}
