@@ -13,19 +13,23 @@ namespace FastBuddy.Buddy;
 /// pages were never touched). Every allocation clears the marks and free ages of the units it overlaps
 /// (<see cref="Taken"/>, called by rmqueue and in-place growth under the zone lock), so a marked unit is always
 /// wholly free and untouched since it was decommitted, and a unit's free age counts from the first decommit scan
-/// that saw it free after its last allocation. Only whole units are tracked; the zone's tail beyond the last whole
-/// unit is never decommitted. Every member requires the zone lock.
+/// that saw it free after its last allocation. A zone's tail smaller than a unit is the last, partial unit: it starts
+/// decommitted like the rest but is never decommitted again (no free block covers it whole). Every member requires
+/// the zone lock.
 /// </remarks>
 internal sealed class CommitMap
 {
     private readonly ulong[] _decommitted;
     private readonly long[]? _freeSince;
 
+    private readonly long _zoneBytes;
+
     public CommitMap(int pages, int pageShift, in ZoneMemoryOptions options, in MemoryRegion region)
     {
         UnitOrder = options.DecommitUnitOrder;
-        Units = pages >> UnitOrder;
+        Units = (int)(((long)pages + (1L << UnitOrder) - 1) >> UnitOrder);
         UnitBytes = 1L << (UnitOrder + pageShift);
+        _zoneBytes = (long)pages << pageShift;
         // madvise works on whole OS pages: a unit smaller than one cannot be given back on its own.
         CanDecommit = region.IsMapped && UnitBytes % Environment.SystemPageSize == 0;
         _decommitted = new ulong[(Units + 63) >> 6];
@@ -36,14 +40,14 @@ internal sealed class CommitMap
             // A fresh anonymous mapping is not resident and reads as zero: exactly a decommitted range.
             for (int u = 0; u < Units; u++)
                 _decommitted[u >> 6] |= 1UL << u;
-            DecommittedUnits = Units;
+            DecommittedBytes = _zoneBytes;
         }
     }
 
     /// <summary>Pages per unit, as an order.</summary>
     public int UnitOrder { get; }
 
-    /// <summary>Whole units in the zone.</summary>
+    /// <summary>Units in the zone (the last one partial when the zone is not a whole number of them).</summary>
     public int Units { get; }
 
     public long UnitBytes { get; }
@@ -51,13 +55,11 @@ internal sealed class CommitMap
     /// <summary>The zone is a mapping of its own and a unit is whole OS pages: <see cref="Decommit"/> can work.</summary>
     public bool CanDecommit { get; }
 
-    /// <summary>Units currently marked decommitted.</summary>
-    public long DecommittedUnits { get; private set; }
+    /// <summary>Bytes of the units currently marked decommitted.</summary>
+    public long DecommittedBytes { get; private set; }
 
     /// <summary>Blocks given back so far (each <see cref="Decommit"/> that succeeded).</summary>
     public long Decommits { get; private set; }
-
-    public long DecommittedBytes => DecommittedUnits * UnitBytes;
 
     /// <summary>An allocation took [page, page + 2^order): its units are committed again and no longer free.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -80,14 +82,12 @@ internal sealed class CommitMap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void TakeUnit(int u)
     {
-        if ((uint)u >= (uint)Units)
-            return; // the zone's tail: not tracked
         ref ulong word = ref _decommitted[u >> 6];
         ulong bit = 1UL << u;
         if ((word & bit) != 0)
         {
             word &= ~bit;
-            DecommittedUnits--;
+            DecommittedBytes -= BytesOf(u);
         }
         if (_freeSince is not null)
             _freeSince[u] = 0;
@@ -144,12 +144,15 @@ internal sealed class CommitMap
             if ((word & bit) == 0)
             {
                 word |= bit;
-                DecommittedUnits++;
+                DecommittedBytes += UnitBytes;
             }
         }
         Decommits++;
         return true;
     }
+
+    /// <summary>Bytes of unit <paramref name="u"/>: <see cref="UnitBytes"/>, less for the zone's partial last unit.</summary>
+    private long BytesOf(int u) => Math.Min(UnitBytes, _zoneBytes - u * UnitBytes);
 
     /// <summary>
     /// The unit order for decommitting blocks of at least <paramref name="minOrder"/> pages (null: only the top
