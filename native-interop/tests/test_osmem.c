@@ -84,8 +84,6 @@ FB_TEST(osmem_bad_decommit_min_order_and_reserved2_are_refused)
 
 FB_TEST(osmem_destroyed_arena_is_unmapped)
 {
-    if (fbt_under_valgrind())
-        return; /* valgrind keeps its own view of the address space; /proc/self/maps is the real one */
     fb_arena* a = fbt_arena(8 * MIB);
     REQUIRE(a != NULL);
     char* p = fb_alloc_pages(a, 0, FB_KERNEL);
@@ -101,8 +99,6 @@ FB_TEST(osmem_destroyed_arena_is_unmapped)
 
 FB_TEST(osmem_guard_pages_surround_the_zone)
 {
-    if (fbt_under_valgrind())
-        return;
     fb_options o;
     fbt_default_options(&o, 4 * MIB);
     o.guard_pages = 1;
@@ -204,8 +200,6 @@ FB_TEST(osmem_blocks_younger_than_decommit_after_stay_committed)
 
 FB_TEST(osmem_resident_size_falls_after_decommit)
 {
-    if (fbt_under_valgrind())
-        return; /* valgrind's shadow memory stays resident: the process's resident size says nothing there */
     fb_arena* a = decommitting_arena(96 * MIB, 0);
     REQUIRE(a != NULL);
     enum { BLOCKS = 64 }; /* 64 blocks of order 8 (1 MiB): 64 MiB */
