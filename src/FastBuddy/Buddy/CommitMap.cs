@@ -151,8 +151,11 @@ internal sealed class CommitMap
         return true;
     }
 
+    /// <summary>Unit <paramref name="u"/> is marked decommitted (for the validator).</summary>
+    public bool IsMarked(int u) => (_decommitted[u >> 6] & (1UL << u)) != 0;
+
     /// <summary>Bytes of unit <paramref name="u"/>: <see cref="UnitBytes"/>, less for the zone's partial last unit.</summary>
-    private long BytesOf(int u) => Math.Min(UnitBytes, _zoneBytes - u * UnitBytes);
+    public long BytesOf(int u) => Math.Min(UnitBytes, _zoneBytes - u * UnitBytes);
 
     /// <summary>
     /// The unit order for decommitting blocks of at least <paramref name="minOrder"/> pages (null: only the top

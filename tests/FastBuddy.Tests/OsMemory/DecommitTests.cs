@@ -280,6 +280,21 @@ public sealed unsafe class DecommitTests
         Assert.Equal(FastBuddyStatus.InvalidArgument, e.Status);
     }
 
+    [Fact]
+    public void Validate_ReportsAnAllocatedBlockInADecommittedUnit()
+    {
+        using BuddyArena arena = Decommitting(1 << 10, TimeSpan.Zero);
+        void* p = arena.AllocPages(10, Mechanism);
+        Zone zone = arena.Zones[0];
+        lock (zone.Lock)
+            Assert.True(zone.Commit.Decommit(p, 0, 10)); // what the decommit step must never do
+
+        var e = Assert.Throws<FastBuddyException>(() => arena.Validate());
+
+        Assert.Equal(FastBuddyStatus.Corrupt, e.Status);
+        Assert.Contains("decommitted unit", e.Message);
+    }
+
     private static CommitMap CommitOf(BuddyArena arena) => arena.Zones[0].Commit;
 
     private static int PageOf(BuddyArena arena, nint p) => (int)((p - arena.Zones[0].Base) >> arena.PageShift);
