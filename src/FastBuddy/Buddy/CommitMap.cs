@@ -20,7 +20,8 @@ namespace FastBuddy.Buddy;
 internal sealed class CommitMap
 {
     private readonly ulong[] _decommitted;
-    private readonly long[]? _freeSince;
+    private readonly bool _trackFreeAge;
+    private long[]? _freeSince;
 
     private readonly long _zoneBytes;
 
@@ -33,13 +34,13 @@ internal sealed class CommitMap
         // madvise works on whole OS pages: a unit smaller than one cannot be given back on its own.
         CanDecommit = region.IsMapped && UnitBytes % Environment.SystemPageSize == 0;
         _decommitted = new ulong[(Units + 63) >> 6];
-        if (options.TrackFreeAge)
-            _freeSince = new long[Units];
+        _trackFreeAge = options.TrackFreeAge; // the ages themselves are allocated by the first scan, not here
         if (region.IsMapped)
         {
             // A fresh anonymous mapping is not resident and reads as zero: exactly a decommitted range.
-            for (int u = 0; u < Units; u++)
-                _decommitted[u >> 6] |= 1UL << u;
+            Array.Fill(_decommitted, ulong.MaxValue);
+            if ((Units & 63) != 0)
+                _decommitted[^1] = (1UL << Units) - 1;
             DecommittedBytes = _zoneBytes;
         }
     }
@@ -100,8 +101,9 @@ internal sealed class CommitMap
     /// </summary>
     public long FreeSince(int page, int order, long now)
     {
-        if (_freeSince is null)
+        if (!_trackFreeAge)
             return now;
+        _freeSince ??= new long[Units];
         long since = 0;
         int first = page >> UnitOrder, count = 1 << (order - UnitOrder);
         for (int u = first; u < first + count; u++)
