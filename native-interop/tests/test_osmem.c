@@ -68,7 +68,7 @@ FB_TEST(osmem_options_init_defaults)
     CHECK_EQ(o.reserved2, 0);
 }
 
-FB_TEST(osmem_bad_decommit_min_order_and_reserved2_are_refused)
+FB_TEST(osmem_bad_decommit_options_and_reserved2_are_refused)
 {
     fb_options o;
     fbt_default_options(&o, 1 * MIB);
@@ -78,6 +78,10 @@ FB_TEST(osmem_bad_decommit_min_order_and_reserved2_are_refused)
     CHECK(a == NULL);
     fbt_default_options(&o, 1 * MIB);
     o.reserved2 = 1;
+    CHECK_STATUS(fb_arena_create(&o, &a), FB_ERR_INVALID_ARGUMENT);
+    CHECK(a == NULL);
+    fbt_default_options(&o, 1 * MIB);
+    o.decommit_after_ms = INT64_MAX; /* beyond what a TimeSpan holds */
     CHECK_STATUS(fb_arena_create(&o, &a), FB_ERR_INVALID_ARGUMENT);
     CHECK(a == NULL);
 }
