@@ -54,7 +54,7 @@ public sealed unsafe partial class BuddyArena : IDisposable
             for (int i = 0; i < _zones.Length; i++)
             {
                 ArenaLayout.ZoneLayout z = layout.Zones[i];
-                _zones[i] = new Zone(i, z.Name, z.Pages, _pageShift, MaxOrder)
+                _zones[i] = new Zone(i, z.Name, z.Pages, _pageShift, MaxOrder, layout.Memory)
                 {
                     PagesMin = z.Watermarks.Min,
                     PagesLow = z.Watermarks.Low,

@@ -24,12 +24,13 @@ internal sealed unsafe class Zone : IDisposable
     private readonly MergeBitmap _bitmap;
     private readonly PageList[] _free;
     private void* _memory;
+    private MemoryRegion _region;
     private readonly nuint _bytes;
     private readonly int* _gate;
     private int _gateLimit;
     private bool _gateHeld, _gateClosed;
 
-    public Zone(int index, string name, int pages, int pageShift, int maxOrder)
+    public Zone(int index, string name, int pages, int pageShift, int maxOrder, in ZoneMemoryOptions memory)
     {
         Index = index;
         Name = name;
@@ -42,8 +43,10 @@ internal sealed unsafe class Zone : IDisposable
         nuint largest = (nuint)1 << (pageShift + maxOrder - 1);
         // Aligned to the largest block that can exist in this zone, so every block is aligned to its own size.
         nuint alignment = Math.Min(largest, BitOperations.RoundUpToPowerOf2(bytes));
-        _memory = ArenaMemory.Reserve(bytes, alignment);
+        _region = ArenaMemory.Reserve(bytes, alignment, memory.GuardPages, memory.TransparentHugePages);
+        _memory = _region.Base;
         Base = (nint)_memory;
+        Commit = new CommitMap(pages, pageShift, memory, _region);
 
         _gate = (int*)NativeBlocks.AllocZeroed(NativeBlocks.CacheLine);
         _descriptors = GC.AllocateArray<PageDescriptor>(pages, pinned: true);
@@ -66,6 +69,9 @@ internal sealed unsafe class Zone : IDisposable
     public nint Base { get; }
     public nint End => Base + ((nint)Pages << PageShift);
     public PageDescriptor* Desc { get; }
+
+    /// <summary>What of this zone is decommitted (kswapd's decommit step decides; allocations clear it).</summary>
+    public CommitMap Commit { get; }
 
     /// <summary>Pages in the free areas (parked pages are not free). Written under <see cref="Lock"/>.</summary>
     public long FreePages;
@@ -200,6 +206,7 @@ internal sealed unsafe class Zone : IDisposable
             }
             PageDescriptor.TagOf(ref Desc[page]) = PageDescriptor.HeadTag(owner, order);
             FreePages -= 1L << order;
+            Commit.Taken(page, order);
             UpdateGate();
             return page;
         }
@@ -330,6 +337,7 @@ internal sealed unsafe class Zone : IDisposable
         long grown = (1L << newOrder) - (1L << order);
         FreePages -= grown;
         Desc[page].Order = (byte)newOrder;
+        Commit.Taken(page, newOrder);
         UpdateGate();
         return true;
     }
@@ -352,7 +360,8 @@ internal sealed unsafe class Zone : IDisposable
         CloseGate();
         if (_memory != null)
         {
-            ArenaMemory.Release(_memory);
+            ArenaMemory.Release(_region);
+            _region = default;
             _memory = null;
         }
     }

@@ -11,7 +11,8 @@ namespace FastBuddy.Diagnostics;
 /// zone is exactly tiled by free and allocated blocks. Merge bitmaps: every pair bit equals "left free" XOR "right
 /// free" at that order, and no two buddies are free at the same order (they would have merged). Counters:
 /// free_pages is the sum of the free blocks. Page cache: each LRU list is well linked, holds only cached order-0
-/// heads flagged for that list, and every page flagged for a list is on it.
+/// heads flagged for that list, and every page flagged for a list is on it. Commit map: no allocated page is in a
+/// unit marked decommitted, and the decommitted bytes add up.
 /// </remarks>
 internal static unsafe class ArenaValidator
 {
@@ -85,6 +86,32 @@ internal static unsafe class ArenaValidator
         onLists += CheckCacheList(z, z.InactiveClean, PageFlags.OnInactiveClean, "inactive_clean");
         if (onLists != listed)
             Fail(z, $"{listed} pages are flagged as on an LRU list but the lists hold {onLists}");
+        ValidateCommitMap(z);
+    }
+
+    /// <summary>
+    /// The commit map: no page of an allocated block lies in a unit marked decommitted (madvise must never have
+    /// hit it, and every allocation clears its units), and the decommitted bytes are the sum of the marked units.
+    /// </summary>
+    private static void ValidateCommitMap(Zone z)
+    {
+        CommitMap map = z.Commit;
+        for (int page = 0; page < z.Pages; page += 1 << z.Desc[page].Order)
+        {
+            if ((z.Desc[page].Flags & PageFlags.FreeHead) != 0)
+                continue;
+            int last = (int)(((long)page + (1L << z.Desc[page].Order) - 1) >> map.UnitOrder);
+            for (int u = page >> map.UnitOrder; u <= last; u++)
+            {
+                if (map.IsMarked(u))
+                    Fail(z, $"allocated block at page {page} lies in decommitted unit {u}");
+            }
+        }
+        long marked = 0;
+        for (int u = 0; u < map.Units; u++)
+            marked += map.IsMarked(u) ? map.BytesOf(u) : 0;
+        if (marked != map.DecommittedBytes)
+            Fail(z, $"the commit map marks {marked} bytes decommitted but counts {map.DecommittedBytes}");
     }
 
     private static bool IsFreeHead(Zone z, int page, int order)

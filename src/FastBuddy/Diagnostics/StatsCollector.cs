@@ -14,6 +14,7 @@ internal static class StatsCollector
         var zoneStats = new ZoneStats[zones.Length];
         var steps = new long[AllocationStepInfo.Count];
         long total = 0, free = 0, parked = 0, active = 0, dirty = 0, clean = 0, frees = 0, reclaimed = 0, laundered = 0;
+        long committed = 0, decommitted = 0, decommits = 0;
         for (int i = 0; i < zones.Length; i++)
         {
             steps[(int)AllocationStep.FastPath] += policy.Magazines.ServedBlocks(i);
@@ -43,6 +44,9 @@ internal static class StatsCollector
                     InactiveDirtyPages = z.InactiveDirty.Count,
                     InactiveCleanPages = z.InactiveClean.Count,
                     FreeBlocks = blocks,
+                    CommittedBytes = ((long)z.Pages << z.PageShift) - z.Commit.DecommittedBytes,
+                    DecommittedBytes = z.Commit.DecommittedBytes,
+                    Decommits = z.Commit.Decommits,
                 };
                 frees += account.Frees;
                 reclaimed += account.Reclaimed;
@@ -55,6 +59,9 @@ internal static class StatsCollector
             active += zs.ActivePages;
             dirty += zs.InactiveDirtyPages;
             clean += zs.InactiveCleanPages;
+            committed += zs.CommittedBytes;
+            decommitted += zs.DecommittedBytes;
+            decommits += zs.Decommits;
         }
         steps[(int)AllocationStep.Failed] = policy.Failures;
         long allocations = 0;
@@ -75,6 +82,9 @@ internal static class StatsCollector
             Failures = policy.Failures,
             Reclaimed = reclaimed,
             Laundered = laundered,
+            CommittedBytes = committed,
+            DecommittedBytes = decommitted,
+            Decommits = decommits,
             FreePagesMin = policy.Pressure.FreePagesMin,
             FreePagesLow = policy.Pressure.FreePagesLow,
             FreePagesHigh = policy.Pressure.FreePagesHigh,

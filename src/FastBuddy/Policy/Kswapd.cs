@@ -15,6 +15,9 @@ namespace FastBuddy.Policy;
 /// (try_to_free_pages plus one aging scan), going on without sleeping while both shortages remain and passes
 /// make progress. It also returns the per-CPU lists of exited threads to the buddy system. Every finished pass advances <see cref="Passes"/>, which wakes callers waiting for it. With
 /// <see cref="ArenaOptions.BackgroundReclaim"/> off there is no thread and <see cref="RunPass"/> runs in the caller.
+/// After a pass of the thread or of <see cref="BuddyArena.Balance"/> (not one an allocating caller runs for
+/// itself) comes the <see cref="DecommitStep"/> when <see cref="ArenaOptions.DecommitAfter"/> is set; the thread
+/// then starts with the arena, so that its once-a-second pass gives memory back even to an arena nobody wakes.
 /// </remarks>
 internal sealed class Kswapd
 {
@@ -26,6 +29,7 @@ internal sealed class Kswapd
     private readonly MemoryPressure _pressure;
     private readonly ThreadMagazines _magazines;
     private readonly bool _background;
+    private readonly DecommitStep? _decommit;
     private readonly object _gate = new();
     private Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
@@ -39,6 +43,13 @@ internal sealed class Kswapd
         _reclaim = reclaim;
         _pressure = pressure;
         _background = background;
+        _decommit = DecommitStep.Create(arena, zones);
+        // With decommit on, the thread must tick even if nothing ever wakes it, or an idle arena never gives back.
+        if (_background && _decommit is not null)
+        {
+            lock (_gate)
+                StartThread();
+        }
     }
 
     /// <summary>Finished passes; callers waiting for "kswapd's pass" wait for it to advance.</summary>
@@ -64,13 +75,18 @@ internal sealed class Kswapd
                 _kswapdWanted = true;
             else
                 _kreclaimdWanted = true;
-            if (_thread is null)
-            {
-                _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
-                _thread.Start();
-            }
+            StartThread();
             Monitor.Pulse(_gate);
         }
+    }
+
+    /// <summary>Starts the thread unless it runs already. _gate held.</summary>
+    private void StartThread()
+    {
+        if (_thread is not null)
+            return;
+        _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
+        _thread.Start();
     }
 
     /// <summary>
@@ -80,14 +96,25 @@ internal sealed class Kswapd
     public bool RunPassAndWait(long deadline)
     {
         if (!_background)
-            return RunPass() > 0;
+            return Pass() > 0;
         long seen = Passes.Sequence;
         WakeKswapd();
         return Passes.Wait(seen, deadline) && _lastPassProgressed;
     }
 
-    /// <summary>One kswapd pass (plus kreclaimd's refill), in the calling thread. Returns the progress.</summary>
+    /// <summary>
+    /// One kswapd pass (plus kreclaimd's refill) and then the decommit step, in the calling thread: the background
+    /// thread's pass and <see cref="BuddyArena.Balance"/>. Returns the reclaim progress.
+    /// </summary>
     public long RunPass()
+    {
+        long progress = Pass();
+        _decommit?.Run();
+        return progress;
+    }
+
+    /// <summary>The pass without the decommit step: what an allocating caller runs when there is no thread.</summary>
+    private long Pass()
     {
         long progress;
         using (ReclaimContext.Enter())
