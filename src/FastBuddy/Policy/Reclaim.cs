@@ -1,4 +1,5 @@
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace FastBuddy.Policy;
@@ -75,6 +76,7 @@ internal sealed unsafe class Reclaim
         if (victim < 0)
             return -1;
 
+        SchedulePoints.Reach(SchedulePoints.ReclaimChosen);
         IPageOwner target = _cache.OwnerOf(owner);
         using (ReclaimContext.Enter())
         {
@@ -88,6 +90,7 @@ internal sealed unsafe class Reclaim
             }
         }
 
+        SchedulePoints.Reach(SchedulePoints.ReclaimEvicted);
         lock (zone.Lock)
         {
             // Disposed while Evict ran: the zone's memory is gone, so there is no page to hand out.
@@ -97,6 +100,7 @@ internal sealed unsafe class Reclaim
             if (forCaller)
                 zone.CountServed(AllocationStep.DirectReclaim);
         }
+        SchedulePoints.Reach(SchedulePoints.ReclaimHandedOff);
         return victim;
     }
 
@@ -198,6 +202,7 @@ internal sealed unsafe class Reclaim
             if (page < 0)
                 break;
 
+            SchedulePoints.Reach(SchedulePoints.LaunderChosen);
             bool clean = false, failed = false;
             using (ReclaimContext.Enter())
             {
@@ -212,6 +217,7 @@ internal sealed unsafe class Reclaim
                 }
             }
 
+            SchedulePoints.Reach(SchedulePoints.LaunderReturned);
             lock (zone.Lock)
             {
                 ref PageDescriptor d = ref zone.Desc[page];
