@@ -136,7 +136,7 @@ public sealed unsafe class PageCacheTests
             Assert.Throws<FastBuddyException>(() => arena.CacheAdd((void*)page, owner));
             Assert.Throws<FastBuddyException>(() => arena.CacheTouch((void*)page));
             Assert.Throws<FastBuddyException>(() => arena.CacheMarkDirty((void*)page));
-            Assert.False(arena.CacheRemove((void*)page));
+            Assert.Throws<FastBuddyException>(() => arena.CacheRemove((void*)page));
         }
         Assert.Equal(0, arena.GetStats().ActivePages);
         arena.Validate();
