@@ -36,9 +36,15 @@ public sealed unsafe partial class BuddyArena
     }
 
     /// <summary>
-    /// Takes a page out of the cache and gives it back to the host, still allocated. False when the arena has
-    /// already chosen it for reclaim (its owner's Evict runs or ran): the page is then no longer the host's.
+    /// Takes a page out of the cache and gives it back to the host, still allocated: once this returned true, no
+    /// callback of the page starts (a Writeback that had already started runs on; the owner's own code). False when
+    /// the arena chose the page for reclaim since it was last cached (its owner's Evict runs or ran): the page is
+    /// then no longer the host's.
     /// </summary>
+    /// <exception cref="FastBuddyException">
+    /// InvalidArgument: the page is a live order-0 block that is not in the cache (never cached, or already taken
+    /// back); NotOwned, NotABlock, DoubleFree or OrderMismatch: it is not a live order-0 page of this arena.
+    /// </exception>
     public bool CacheRemove(void* page)
     {
         ThrowIfDisposed();

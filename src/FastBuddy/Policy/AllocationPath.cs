@@ -347,7 +347,7 @@ internal sealed unsafe class AllocationPath
         if (!outOfMemoryAsked && _arena.Options.OutOfMemory is { } handler && !_arena.IsDisposed)
         {
             outOfMemoryAsked = true;
-            if (handler(_arena, order, flags))
+            if (FailureCallbacks.AskOutOfMemory(handler, _arena, order, flags))
             {
                 restarts = 0;
                 goto TryAgain;
@@ -355,7 +355,7 @@ internal sealed unsafe class AllocationPath
         }
         Interlocked.Increment(ref _failures);
         state.LastError = FastBuddyStatus.NoMemory;
-        _arena.LogAllocationFailed(order, flags);
+        FailureCallbacks.LogAllocationFailed(_arena, order, flags);
         return null;
 
     Done:

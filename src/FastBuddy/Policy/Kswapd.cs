@@ -8,11 +8,13 @@ namespace FastBuddy.Policy;
 /// kreclaimd (refills a zone's free area from its clean pages), two roles sharing one thread per arena.
 /// </summary>
 /// <remarks>
-/// The thread starts the first time it is woken and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it
-/// wakes (woken by the allocation path, or once a second) it decays memory_pressure, does kreclaimd's refill for
-/// zones that were below pages_min, and, while there is a free or an inactive shortage, kswapd's pass
-/// (try_to_free_pages plus one aging scan), going on without sleeping while both shortages remain and passes
-/// make progress. It also returns the per-CPU lists of exited threads to the buddy system. Every finished pass advances <see cref="Passes"/>, which wakes callers waiting for it. With
+/// The thread starts with the arena and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it wakes
+/// (woken by the allocation path, or once a second from the start, so that an arena never under pressure still
+/// gets its periodic pass) it decays memory_pressure, does kreclaimd's refill for zones that were below pages_min,
+/// and, while there is a free or an inactive shortage, kswapd's pass (try_to_free_pages plus one aging scan),
+/// going on without sleeping while both shortages remain and passes make progress. It also returns the per-CPU
+/// lists of exited threads to the buddy system; an idle pass costs a few counter reads. Every finished pass
+/// advances <see cref="Passes"/>, which wakes callers waiting for it. With
 /// <see cref="ArenaOptions.BackgroundReclaim"/> off there is no thread and <see cref="RunPass"/> runs in the caller.
 /// </remarks>
 internal sealed class Kswapd
@@ -26,7 +28,7 @@ internal sealed class Kswapd
     private readonly PerCpuLists _perCpu;
     private readonly bool _background;
     private readonly object _gate = new();
-    private Thread? _thread;
+    private readonly Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
 
@@ -38,6 +40,11 @@ internal sealed class Kswapd
         _reclaim = reclaim;
         _pressure = pressure;
         _background = background;
+        if (background)
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
+            _thread.Start();
+        }
     }
 
     /// <summary>Finished passes; callers waiting for "kswapd's pass" wait for it to advance.</summary>
@@ -63,11 +70,6 @@ internal sealed class Kswapd
                 _kswapdWanted = true;
             else
                 _kreclaimdWanted = true;
-            if (_thread is null)
-            {
-                _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
-                _thread.Start();
-            }
             Monitor.Pulse(_gate);
         }
     }
