@@ -28,7 +28,10 @@ public sealed unsafe partial class BuddyArena
         Cache.Touch(page);
     }
 
-    /// <summary>Marks a cached page dirty: it needs Writeback before it can be reclaimed.</summary>
+    /// <summary>
+    /// Marks a cached page dirty: it needs Writeback before it can be reclaimed, and a Writeback already running
+    /// when this is called no longer makes it clean.
+    /// </summary>
     public void CacheMarkDirty(void* page)
     {
         ThrowIfDisposed();
