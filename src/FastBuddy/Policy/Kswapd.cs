@@ -9,11 +9,13 @@ namespace FastBuddy.Policy;
 /// kreclaimd (refills a zone's free area from its clean pages), two roles sharing one thread per arena.
 /// </summary>
 /// <remarks>
-/// The thread starts the first time it is woken and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it
-/// wakes (woken by the allocation path, or once a second) it decays memory_pressure, does kreclaimd's refill for
-/// zones that were below pages_min, and, while there is a free or an inactive shortage, kswapd's pass
-/// (try_to_free_pages plus one aging scan), going on without sleeping while both shortages remain and passes
-/// make progress. It also returns the per-CPU lists of exited threads to the buddy system. Every finished pass advances <see cref="Passes"/>, which wakes callers waiting for it. With
+/// The thread starts with the arena and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it wakes
+/// (woken by the allocation path, or once a second from the start, so that an arena never under pressure still
+/// gets its periodic pass) it decays memory_pressure, does kreclaimd's refill for zones that were below pages_min,
+/// and, while there is a free or an inactive shortage, kswapd's pass (try_to_free_pages plus one aging scan),
+/// going on without sleeping while both shortages remain and passes make progress. It also returns the per-CPU
+/// lists of exited threads to the buddy system; an idle pass costs a few counter reads. Every finished pass
+/// advances <see cref="Passes"/>, which wakes callers waiting for it. With
 /// <see cref="ArenaOptions.BackgroundReclaim"/> off there is no thread and <see cref="RunPass"/> runs in the caller.
 /// After a pass of the thread or of <see cref="BuddyArena.Balance"/> (not one an allocating caller runs for
 /// itself) comes the <see cref="DecommitStep"/> when <see cref="ArenaOptions.DecommitAfter"/> is set; the thread
@@ -31,7 +33,7 @@ internal sealed class Kswapd
     private readonly bool _background;
     private readonly DecommitStep? _decommit;
     private readonly object _gate = new();
-    private Thread? _thread;
+    private readonly Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
 
@@ -44,11 +46,10 @@ internal sealed class Kswapd
         _pressure = pressure;
         _background = background;
         _decommit = DecommitStep.Create(arena, zones);
-        // With decommit on, the thread must tick even if nothing ever wakes it, or an idle arena never gives back.
-        if (_background && _decommit is not null)
+        if (background)
         {
-            lock (_gate)
-                StartThread();
+            _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
+            _thread.Start();
         }
     }
 
@@ -75,18 +76,8 @@ internal sealed class Kswapd
                 _kswapdWanted = true;
             else
                 _kreclaimdWanted = true;
-            StartThread();
             Monitor.Pulse(_gate);
         }
-    }
-
-    /// <summary>Starts the thread unless it runs already. _gate held.</summary>
-    private void StartThread()
-    {
-        if (_thread is not null)
-            return;
-        _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
-        _thread.Start();
     }
 
     /// <summary>
