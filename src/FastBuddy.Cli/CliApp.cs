@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 
 namespace FastBuddy.Cli;
 
@@ -10,17 +11,24 @@ internal static class CliApp
 {
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
-        RootCommand root = Build(output, error);
+        Command root = Build(output, error);
         ParseResult parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
     }
 
-    public static RootCommand Build(TextWriter output, TextWriter error)
+    // A plain command named "fastbuddy" rather than RootCommand, whose name would be the host's file name (the
+    // test host's, in tests); it gets the help and version options RootCommand would add.
+    public static Command Build(TextWriter output, TextWriter error)
     {
-        var root = new RootCommand(
-            "fastbuddy: a zoned buddy page allocator with the Linux 2.4 allocation policy, shown at work. Every verb " +
-            "builds an arena (zone DMA below zone Normal) with background reclaim off and runs kswapd's pass " +
-            "(Balance) at fixed points, so a --seed gives the same run every time.");
+        var root = new Command("fastbuddy",
+            "A zoned buddy page allocator with the Linux 2.4 allocation policy, shown at work. Every verb builds an " +
+            "arena (zone DMA below zone Normal) with background reclaim off and runs kswapd's pass (Balance) at fixed " +
+            "points, so a --seed gives the same run every time. Exit codes: 0 ok, 1 bad command line, 2 options the " +
+            "arena rejects, 3 the run failed. See docs/cli.md.")
+        {
+            new HelpOption(),
+            new VersionOption(),
+        };
         root.Add(DemoCommand(output, error));
         root.Add(StatsCommand(output, error));
         root.Add(MapCommand(output, error));

@@ -16,6 +16,7 @@ internal static class Demo
         // While a phase runs the live view owns the screen: the workload's notes and the arena's log wait here.
         var phaseLog = new StringWriter();
         var logger = new TextLogger(story ? phaseLog : error);
+        var lifetime = System.Diagnostics.Stopwatch.StartNew();
         using BuddyArena arena = settings.Shape.Create(logger);
         int maxOrder = arena.MaxOrder;
 
@@ -45,7 +46,9 @@ internal static class Demo
             if (story)
                 Report(narration, done, after, arena, maxOrder);
         }
-        return Release(settings, output, error, narration, arena, workload, counters, phases.Count + 1);
+        int exit = Release(settings, output, error, narration, arena, workload, counters, phases.Count + 1);
+        DecayNote.Check(lifetime.Elapsed, error);
+        return exit;
     }
 
     private static void Report(TextWriter output, PhaseCounters done, ArenaStats after, BuddyArena arena, int maxOrder)

@@ -88,17 +88,18 @@ internal sealed class SpectreLiveView(IAnsiConsole console, BuddyArena arena) : 
         ArenaStats s = arena.GetStats();
         var table = new Table().Border(TableBorder.Rounded)
             .Title($"[bold]phase {number}/{count}: {Markup.Escape(phase.Title)}[/]")
-            .AddColumns("zone", "free", "pcp", "min", "low", "high", "active", "dirty", "clean", "free vs watermarks");
+            .AddColumns("zone", "free", "pcp", "active/dirty/clean", "free vs min, low, high");
         foreach (ZoneStats z in s.Zones)
         {
-            table.AddRow(Markup.Escape(z.Name), N(z.FreePages), N(z.PerCpuPages), N(z.PagesMin), N(z.PagesLow), N(z.PagesHigh),
-                N(z.ActivePages), N(z.InactiveDirtyPages), N(z.InactiveCleanPages), Markup.Escape(WatermarkChart.Bar(z)));
+            table.AddRow(Markup.Escape(z.Name), N(z.FreePages), N(z.PerCpuPages),
+                $"{N(z.ActivePages)}/{N(z.InactiveDirtyPages)}/{N(z.InactiveCleanPages)}", Markup.Escape(WatermarkChart.Bar(z, 28)));
         }
         double fraction = total <= 0 ? 1 : Math.Clamp((double)done / total, 0, 1);
         int width = 40, filled = (int)(fraction * width);
         string bar = $"[green]{new string('━', filled)}[/][grey]{new string('━', width - filled)}[/] {fraction * 100,5:0.0}%";
-        return new Rows(table, new Markup($"{Markup.Escape(phase.Name)} {bar}  " +
-                                          $"allocations {s.Allocations}, reclaimed {s.Reclaimed}, laundered {s.Laundered}"));
+        return new Rows(table,
+            new Markup($"{Markup.Escape(phase.Name)} {bar}"),
+            new Markup($"[grey]allocations {s.Allocations}, reclaimed {s.Reclaimed}, laundered {s.Laundered}[/]"));
     }
 
     private static string N(long value) => value.ToString(CultureInfo.InvariantCulture);

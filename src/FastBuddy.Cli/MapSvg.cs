@@ -15,14 +15,14 @@ internal static class MapSvg
     private const int LabelHeight = 22;
     private const int LegendWidth = 260;
 
-    public static byte[] Render(PageMap map, int columns, string title)
+    public static byte[] Render(PageMap map, int columns, string title, string subtitle)
     {
         int maxOrder = map.MaxOrder;
         int gridWidth = columns * Pitch;
-        int height = Margin + LabelHeight;
+        int height = Margin + 2 * LabelHeight;
         foreach (ZonePageMap zone in map.Zones)
             height += LabelHeight + Rows(zone, columns) * Pitch + Margin;
-        height = Math.Max(height, Margin + LabelHeight + PagePaint.Count(maxOrder) * 18 + Margin);
+        height = Math.Max(height, Margin + 2 * LabelHeight + PagePaint.Count(maxOrder) * 18 + Margin);
         int width = Margin + gridWidth + 24 + LegendWidth;
 
         using var buffer = new ArrayPoolBufferWriter<byte>(1 << 16);
@@ -34,11 +34,13 @@ internal static class MapSvg
         svg.Append("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
         svg.Append("<text x=\"").Append(Margin).Append("\" y=\"").Append(Margin + 12).Append("\" font-size=\"14\">")
            .Append(Escape(title)).Append("</text>\n");
+        svg.Append("<text x=\"").Append(Margin).Append("\" y=\"").Append(Margin + 12 + LabelHeight).Append("\" fill=\"#555555\">")
+           .Append(Escape(subtitle)).Append("</text>\n");
 
-        int y = Margin + LabelHeight;
+        int y = Margin + 2 * LabelHeight;
         foreach (ZonePageMap zone in map.Zones)
             y = WriteZone(svg, zone, columns, maxOrder, y);
-        WriteLegend(svg, maxOrder, Margin + gridWidth + 24, Margin + LabelHeight);
+        WriteLegend(svg, maxOrder, Margin + gridWidth + 24, Margin + 2 * LabelHeight);
         svg.Append("</svg>\n");
         return buffer.WrittenSpan.ToArray();
     }

@@ -8,7 +8,9 @@ internal static class MapVerb
         var logger = new TextLogger(error);
         using BuddyArena arena = run.Start(TextWriter.Null, logger);
         PageMap map = arena.GetPageMap();
-        byte[] svg = MapSvg.Render(map, columns, $"FastBuddy page map: {run.Describe()}");
+        DecayNote.Check(run.Lifetime.Elapsed, error);
+        byte[] svg = MapSvg.Render(map, columns, $"FastBuddy page map after workload {run.Workload}, seed {run.Seed}",
+            run.Shape.Describe());
         File.WriteAllBytes(svgPath, svg);
 
         output.WriteLine($"map: wrote {svgPath} ({svg.Length} bytes, {columns} pages per row): {run.Describe()}");

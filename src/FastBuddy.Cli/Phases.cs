@@ -18,7 +18,8 @@ internal static class Phases
             "A file cache reads pages until the arena's free pages are down to freepages.high: every page goes on its " +
             "zone's active list, every third one dirty, every fourth one touched again. kswapd's pass then finds a " +
             "shortage: refill_inactive ages the pages and moves the old ones to inactive_dirty, page_launder moves the " +
-            "clean ones on to inactive_clean and writes dirty ones back (laundered).",
+            "clean ones on to inactive_clean; dirty ones wait there until free pages run short, when page_launder writes " +
+            "them back (laundered) in the next phases.",
             w => w.FillCache()),
         new("fragment", "fragmentation: step 5 assembles a block",
             "A driver takes every free page of zone 0 one by one as memory-management code (MemAlloc, which may take " +

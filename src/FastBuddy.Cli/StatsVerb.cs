@@ -8,6 +8,7 @@ internal static class StatsVerb
         var logger = new TextLogger(error);
         using BuddyArena arena = run.Start(TextWriter.Null, logger);
         ArenaStats stats = arena.GetStats();
+        DecayNote.Check(run.Lifetime.Elapsed, error);
         if (json)
         {
             StatsJson.Write(output, "stats", run.Workload, run.Seed, arena.PageSize, arena.MaxOrder, stats, null);

@@ -16,18 +16,18 @@ internal static class WatermarkChart
             output.WriteLine($"  {z.Name.PadRight(nameWidth)} [{Bar(z)}] free {z.FreePages,6}  {Band(z)}");
     }
 
-    public static string Bar(ZoneStats z)
+    public static string Bar(ZoneStats z, int width = Width)
     {
         long scale = Math.Max(2 * z.PagesHigh, 1);
-        var bar = new StringBuilder(Width);
-        int filled = Position(z.FreePages, scale);
-        for (int i = 0; i < Width; i++)
+        var bar = new StringBuilder(width);
+        int filled = Position(z.FreePages, scale, width);
+        for (int i = 0; i < width; i++)
             bar.Append(i < filled ? '#' : '.');
-        bar[Position(z.PagesMin, scale)] = 'm';
-        bar[Position(z.PagesLow, scale)] = 'l';
-        bar[Position(z.PagesHigh, scale)] = 'h';
+        bar[Position(z.PagesMin, scale, width)] = 'm';
+        bar[Position(z.PagesLow, scale, width)] = 'l';
+        bar[Position(z.PagesHigh, scale, width)] = 'h';
         if (z.FreePages > scale)
-            bar[Width - 1] = '>';
+            bar[width - 1] = '>';
         return bar.ToString();
     }
 
@@ -38,5 +38,5 @@ internal static class WatermarkChart
         : z.FreePages < z.PagesHigh ? "between pages_low and pages_high"
         : "above pages_high";
 
-    private static int Position(long value, long scale) => (int)Math.Min(Width - 1, value * Width / scale);
+    private static int Position(long value, long scale, int width) => (int)Math.Min(width - 1, value * width / scale);
 }

@@ -7,6 +7,7 @@ internal sealed record WorkloadRun(ArenaShape Shape, string Workload, int Seed, 
     // so that what is looked at afterwards is the arena in the middle of that workload.
     public BuddyArena Start(TextWriter notes, TextLogger logger)
     {
+        Lifetime.Restart();
         BuddyArena arena = Shape.Create(logger);
         try
         {
@@ -24,6 +25,9 @@ internal sealed record WorkloadRun(ArenaShape Shape, string Workload, int Seed, 
             throw;
         }
     }
+
+    // Since the arena was created: see DecayNote.
+    public System.Diagnostics.Stopwatch Lifetime { get; } = new();
 
     public string Describe() => $"{Shape.Describe()}; workload {Workload}, seed {Seed}";
 }
