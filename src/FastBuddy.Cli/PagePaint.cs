@@ -36,7 +36,7 @@ internal static class PagePaint
         => paint < maxOrder ? "f" + paint.ToString(CultureInfo.InvariantCulture) : States[paint - maxOrder].Class;
 
     public static string Label(int paint, int maxOrder)
-        => paint < maxOrder ? $"free, order {paint} ({1 << paint} pages)" : States[paint - maxOrder].Label;
+        => paint < maxOrder ? $"free, order {paint} ({1 << paint} {(paint == 0 ? "page" : "pages")})" : States[paint - maxOrder].Label;
 
     public static string Fill(int paint, int maxOrder)
     {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace FastBuddy.Cli;
 
 // The demo's workload, one method per phase: random page blocks (weighted toward small orders) and byte
@@ -137,6 +135,8 @@ internal sealed unsafe class Workload
         _out.WriteLine($"fragment: the driver took {taken.Count} pages of zone 0 and gave back {given} single pages");
 
         int served = 0;
+        if (_arena.MaxOrder < 2)
+            requests = 0; // no order-1 blocks in this arena
         for (int i = 0; i < requests; i++)
         {
             Progress.Report(i, requests);
@@ -158,12 +158,11 @@ internal sealed unsafe class Workload
     // reclaim, kswapd's passes, at last step 7), then Atomic ones (an interrupt handler) until refused again.
     public void Pressure()
     {
-        var clock = Stopwatch.StartNew();
         long limit = _arena.GetStats().TotalPages;
         int kernel = TakeUntilRefused(AllocFlags.Kernel, limit);
         int atomic = TakeUntilRefused(AllocFlags.Atomic, limit);
         Progress.Report(limit, limit);
-        _out.WriteLine($"pressure: {kernel} Kernel pages, then {atomic} Atomic pages held ({clock.ElapsedMilliseconds} ms); " +
+        _out.WriteLine($"pressure: {kernel} Kernel pages, then {atomic} Atomic pages held; " +
                        $"owner saw {Owner.Evictions} evictions, {Owner.Writebacks} writebacks, {Owner.CachedCount} pages still cached");
     }
 
@@ -362,8 +361,12 @@ internal sealed unsafe class Workload
         return 0;
     }
 
-    // 1 byte .. 256 KiB, log-uniform-ish, so most are below a page.
-    private nuint RandomByteSize() => (nuint)(1 + _rng.Next(1 << _rng.Next(4, 19)));
+    // 1 byte .. 256 KiB (at most the largest block), log-uniform-ish, so most are below a page.
+    private nuint RandomByteSize()
+    {
+        long largest = (long)_arena.PageSize << (_arena.MaxOrder - 1);
+        return (nuint)Math.Min(1 + _rng.Next(1 << _rng.Next(4, 19)), largest);
+    }
 
     private void CountFailure()
     {

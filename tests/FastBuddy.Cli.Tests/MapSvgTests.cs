@@ -51,7 +51,7 @@ public sealed class MapSvgTests : IDisposable
         XElement legend = svg.Root!.Elements(Svg + "g").Single(g => (string?)g.Attribute("id") == "legend");
         Assert.Equal(expected, legend.Elements(Svg + "rect").Select(r => (string)r.Attribute("class")!).ToArray());
         string[] labels = legend.Elements(Svg + "text").Select(t => t.Value).ToArray();
-        foreach (string label in new[] { "free, order 0 (1 pages)", "allocated", "page cache: active", "page cache: inactive_dirty",
+        foreach (string label in new[] { "free, order 0 (1 page)", "free, order 3 (8 pages)", "allocated", "page cache: active", "page cache: inactive_dirty",
                                           "page cache: inactive_clean", "per-thread (per-CPU) list" })
             Assert.Contains(label, labels);
         Assert.All(PageRects(svg), r => Assert.True(fills.ContainsKey((string)r.Attribute("class")!)));
