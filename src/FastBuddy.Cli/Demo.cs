@@ -86,6 +86,8 @@ internal static class Demo
                                 $"allocations, {workload.Reallocations} reallocs, {workload.Frees} frees, " +
                                 $"{workload.VerifiedBlocks} blocks verified; page owner saw {workload.Owner.Evictions} " +
                                 $"Evict and {workload.Owner.Writebacks} Writeback calls");
+            narration.WriteLine($"refused requests: {workload.FailedAllocations}" +
+                                string.Concat(workload.FailureReasons.Select(kv => $", {kv.Key} x{kv.Value}")));
         }
         if (final.FreePages != final.TotalPages)
         {

@@ -95,43 +95,8 @@ internal sealed unsafe class Workload
     // launders and reclaims clean cache pages until a freed one merges with its buddy.
     public void Fragment(int requests)
     {
-        var taken = new List<nint>();
-        for (long free = ZoneFree(0); free > 0; free = ZoneFree(0))
-        {
-            for (long i = 0; i < free; i++)
-            {
-                Progress.Report(taken.Count, taken.Count + free - i);
-                void* p = _arena.AllocPages(0, AllocFlags.MemAlloc, 0);
-                if (p == null)
-                {
-                    CountFailure();
-                    return;
-                }
-                PageAllocations++;
-                taken.Add((nint)p);
-            }
-        }
-        taken.Sort();
-        var held = new HashSet<nint>(taken);
-        nint pageSize = _arena.PageSize;
-        int given = 0;
-        foreach (nint p in taken)
-        {
-            // Give back the lower page of a pair whose upper page stays held: it cannot merge.
-            bool lower = (p / pageSize) % 2 == 0;
-            if (lower && held.Contains(p + pageSize))
-            {
-                _arena.FreePages((void*)p, 0);
-                held.Remove(p);
-                Frees++;
-                given++;
-            }
-        }
-        foreach (nint p in taken)
-        {
-            if (held.Contains(p))
-                _driver.Add(p); // in address order, so that the release is the same in every run
-        }
+        List<nint> taken = TakeZone(0);
+        int given = GiveBackEveryOther(taken);
         _out.WriteLine($"fragment: the driver took {taken.Count} pages of zone 0 and gave back {given} single pages");
 
         int served = 0;
@@ -152,6 +117,56 @@ internal sealed unsafe class Workload
         }
         Progress.Report(requests, requests);
         _out.WriteLine($"fragment: {served} of {requests} two-page (order-1) requests on zone 0 served");
+    }
+
+    // Every free page of a zone, one at a time, until its free areas are empty (pages parked in per-thread lists
+    // are handed out first and do not count as free). In address order.
+    private List<nint> TakeZone(int zone)
+    {
+        var taken = new List<nint>();
+        bool refused = false;
+        for (long free = ZoneFree(zone); free > 0 && !refused; free = ZoneFree(zone))
+        {
+            for (long i = 0; i < free && !refused; i++)
+            {
+                Progress.Report(taken.Count, taken.Count + free - i);
+                void* p = _arena.AllocPages(0, AllocFlags.MemAlloc, zone);
+                refused = p == null;
+                if (refused)
+                    CountFailure();
+                else
+                {
+                    PageAllocations++;
+                    taken.Add((nint)p);
+                }
+            }
+        }
+        taken.Sort();
+        return taken;
+    }
+
+    // Frees the lower page of every pair whose upper page stays held (so it cannot merge); the driver keeps the rest.
+    private int GiveBackEveryOther(List<nint> taken)
+    {
+        var held = new HashSet<nint>(taken);
+        nint pageSize = _arena.PageSize;
+        int given = 0;
+        foreach (nint p in taken)
+        {
+            if ((p / pageSize) % 2 == 0 && held.Contains(p + pageSize))
+            {
+                _arena.FreePages((void*)p, 0);
+                held.Remove(p);
+                Frees++;
+                given++;
+            }
+        }
+        foreach (nint p in taken)
+        {
+            if (held.Contains(p))
+                _driver.Add(p); // in address order, so that the release is the same in every run
+        }
+        return given;
     }
 
     // Phase 4: order-0 Kernel allocations until the policy refuses one (the cache gives its pages back: direct
