@@ -118,6 +118,15 @@ public sealed unsafe partial class BuddyArena : IDisposable
         _key = key;
     }
 
+    /// <summary>The calling thread's magazine of this arena (bound now if need be); null when the layer is off or the arena is gone.</summary>
+    internal PerThread.Magazine* ThreadMagazine()
+    {
+        if (IsDisposed || !Policy.Magazines.Enabled)
+            return null;
+        PerThread.Magazine* m = Policy.Magazines.For();
+        return m->ArenaKey == _key ? m : null;
+    }
+
     /// <summary>
     /// Frees everything: wakes waiting allocations (they fail), stops kswapd and kreclaimd, calls no owner
     /// callbacks and releases all memory. Every pointer into the arena is invalid afterwards.

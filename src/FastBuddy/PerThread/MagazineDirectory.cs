@@ -30,7 +30,7 @@ internal static class MagazineDirectory
         {
             s_all.RemoveAll(static h =>
             {
-                if (Volatile.Read(ref h.Arena) is not null || !h.OwnerGone)
+                if (Volatile.Read(ref h.Arena) is not null || !h.MemoryFreeable)
                     return false;
                 h.Release();
                 return true;
