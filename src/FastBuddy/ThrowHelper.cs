@@ -31,5 +31,9 @@ internal static class ThrowHelper
         }, "block");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowRentRefused(nuint bytes, FastBuddyStatus reason)
+        => throw new InsufficientMemoryException($"The arena could not provide {bytes} bytes ({reason}).");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowCorrupt(string message) => throw new FastBuddyException(FastBuddyStatus.Corrupt, message);
 }

@@ -59,6 +59,9 @@ internal static class StatsCollector
             clean += zs.InactiveCleanPages;
         }
         steps[(int)AllocationStep.Failed] = policy.Failures;
+        var failuresByOrder = new long[arena.MaxOrder];
+        for (int order = 0; order < failuresByOrder.Length; order++)
+            failuresByOrder[order] = policy.FailuresOf(order);
         long allocations = 0;
         for (int s = 0; s < (int)AllocationStep.Failed; s++)
             allocations += steps[s];
@@ -77,6 +80,9 @@ internal static class StatsCollector
             Failures = policy.Failures,
             Reclaimed = reclaimed,
             Laundered = laundered,
+            FailuresByOrder = failuresByOrder,
+            KswapdWakeups = policy.Daemon.Wakeups,
+            KswapdPasses = policy.Daemon.PassCount,
             FreePagesMin = policy.Pressure.FreePagesMin,
             FreePagesLow = policy.Pressure.FreePagesLow,
             FreePagesHigh = policy.Pressure.FreePagesHigh,

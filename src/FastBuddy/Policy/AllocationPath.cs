@@ -39,6 +39,7 @@ internal sealed unsafe class AllocationPath
     private readonly PerCpuLists _perCpu;
     private readonly long _waitTicks;
     private long _failures;
+    private readonly long[] _failuresByOrder = new long[BuddyArena.MaxOrderLimit];
 
     public AllocationPath(BuddyArena arena, Zone[] zones, PageCache cache)
     {
@@ -60,6 +61,7 @@ internal sealed unsafe class AllocationPath
     public Reclaim Reclaimer => _reclaim;
     public PerCpuLists PerCpu => _perCpu;
     public long Failures => Volatile.Read(ref _failures);
+    public long FailuresOf(int order) => Volatile.Read(ref _failuresByOrder[order]);
 
     /// <summary>Allocates a block of <paramref name="order"/> along <paramref name="zonelist"/>, or returns null.</summary>
     /// <remarks>
@@ -347,13 +349,14 @@ internal sealed unsafe class AllocationPath
         if (!outOfMemoryAsked && _arena.Options.OutOfMemory is { } handler && !_arena.IsDisposed)
         {
             outOfMemoryAsked = true;
-            if (handler(_arena, order, flags))
+            if (_arena.AskOutOfMemoryHandler(handler, order, flags))
             {
                 restarts = 0;
                 goto TryAgain;
             }
         }
         Interlocked.Increment(ref _failures);
+        Interlocked.Increment(ref _failuresByOrder[order]);
         state.LastError = FastBuddyStatus.NoMemory;
         _arena.LogAllocationFailed(order, flags);
         return null;

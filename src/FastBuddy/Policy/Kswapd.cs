@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 
 namespace FastBuddy.Policy;
 
@@ -29,6 +30,7 @@ internal sealed class Kswapd
     private Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
+    private long _wakeups, _passes;
 
     public Kswapd(BuddyArena arena, Zone[] zones, Reclaim reclaim, MemoryPressure pressure, PerCpuLists perCpu, bool background)
     {
@@ -47,6 +49,12 @@ internal sealed class Kswapd
 
     public bool LastPassProgressed => _lastPassProgressed;
 
+    /// <summary>Wake-ups asked of the background thread (kswapd or kreclaimd); 0 without one.</summary>
+    public long Wakeups => Interlocked.Read(ref _wakeups);
+
+    /// <summary>kswapd passes run, in the background thread or in callers.</summary>
+    public long PassCount => Interlocked.Read(ref _passes);
+
     public void WakeKswapd() => Wake(kswapd: true);
 
     public void WakeKreclaimd() => Wake(kswapd: false);
@@ -59,6 +67,7 @@ internal sealed class Kswapd
         {
             if (_stopping)
                 return;
+            _wakeups++;
             if (kswapd)
                 _kswapdWanted = true;
             else
@@ -67,6 +76,8 @@ internal sealed class Kswapd
             {
                 _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
                 _thread.Start();
+                if (_arena.Logger is { } logger)
+                    ArenaLog.ReclaimerStarted(logger); // once per arena, on the first wake-up
             }
             Monitor.Pulse(_gate);
         }
@@ -95,6 +106,7 @@ internal sealed class Kswapd
             progress = _perCpu.DrainExited() + Refill() + Balance();
         }
         _lastPassProgressed = progress > 0;
+        Interlocked.Increment(ref _passes);
         Passes.Advance();
         return progress;
     }
@@ -165,5 +177,7 @@ internal sealed class Kswapd
         Passes.Close();
         if (thread is not null && thread != Thread.CurrentThread)
             thread.Join();
+        if (thread is not null && _arena.Logger is { } logger)
+            ArenaLog.ReclaimerStopped(logger, PassCount);
     }
 }
