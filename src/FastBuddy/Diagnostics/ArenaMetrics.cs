@@ -94,6 +94,20 @@ internal static class ArenaMetrics
             s_arenas.RemoveAll(e => !e.Arena.TryGetTarget(out BuddyArena? a) || ReferenceEquals(a, arena));
     }
 
+    /// <summary>The number an arena's measurements are tagged with (<c>arena</c>) while several arenas are alive.</summary>
+    internal static int? IdOf(BuddyArena arena)
+    {
+        lock (s_lock)
+        {
+            foreach ((int id, WeakReference<BuddyArena> weak) in s_arenas)
+            {
+                if (weak.TryGetTarget(out BuddyArena? a) && ReferenceEquals(a, arena))
+                    return id;
+            }
+        }
+        return null;
+    }
+
     // ------------------------------------------------------------ instrument kinds
 
     private static void ZoneGauge(string name, string? unit, string description, Func<ZoneStats, long> read)
