@@ -4,7 +4,7 @@ using static FastBuddy.Tests.PolicySupport.PolicyArena;
 namespace FastBuddy.Tests.Policy;
 
 /// <summary>
-/// The policy's side of the per-CPU lists (SPEC section 4): parked pages count as not free, are handed out only
+/// The policy's side of the per-CPU lists (docs/design.md, "Per-thread page lists"): parked pages count as not free, are handed out only
 /// after the step-1 watermark check, and are drained whenever the slow path is about to fail. (Validate drains the
 /// lists too, so these tests call it only at the end.) Zone of 256 pages: order-0 lists of 4 pages.
 /// </summary>
@@ -131,7 +131,7 @@ public sealed unsafe class PerCpuPolicyTests
     }
 
     /// <summary>
-    /// memory_pressure never goes below 0 (SPEC 4): a free when it is at 0 does not make it negative, so the next
+    /// memory_pressure never goes below 0 (docs/design.md, "Counters"): a free when it is at 0 does not make it negative, so the next
     /// allocations raise it again. With the per-CPU lists the fast path's allocations and frees are counted per
     /// thread; after the pressure has decayed, the frees must not leave a hidden negative balance that swallows
     /// later allocations. (Without the lists this holds.)
