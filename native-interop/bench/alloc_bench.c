@@ -262,9 +262,9 @@ int main(int argc, char** argv)
     }
     printf("\n");
     if (tc >= 0)
-        printf("fastbuddy order-0 pair / tcmalloc malloc(4096)+free: %.2fx (SPEC target: <= 1.5x)\n", med[0][0] / med[tc][0]);
+        printf("fastbuddy order-0 pair / tcmalloc malloc(4096)+free: %.2fx (target: <= 1.5x)\n", med[0][0] / med[tc][0]);
     else
-        printf("tcmalloc missing: the SPEC ratio (fastbuddy order-0 pair within 1.5x of tcmalloc) cannot be computed\n");
+        printf("tcmalloc missing: the target ratio (docs/design.md: fastbuddy order-0 pair within 1.5x of tcmalloc) cannot be computed\n");
 
     fb_validate(g_arena);
     fb_arena_destroy(g_arena);

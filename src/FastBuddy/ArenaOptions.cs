@@ -50,7 +50,11 @@ public sealed class ArenaOptions
     /// <summary>How many orders (0 .. PerCpuOrders-1) have per-CPU lists; capped at <see cref="MaxOrder"/>.</summary>
     public int PerCpuOrders { get; set; } = 9;
 
-    /// <summary>Receives the "N-order allocation failed" warnings and callback failures; null logs nothing.</summary>
+    /// <summary>
+    /// Receives the arena's log events (ids 1-5: step 7's "N-order allocation failed" warning, the reclaimer thread's
+    /// start and stop, out-of-memory handler calls, owner callbacks that threw; README, "Metrics and logging");
+    /// null logs nothing.
+    /// </summary>
     public ILogger? Logger { get; set; }
 
     // ---------------------------------------------------------------- memory and the operating system

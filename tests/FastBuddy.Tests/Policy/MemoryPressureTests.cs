@@ -52,7 +52,7 @@ public sealed unsafe class MemoryPressureTests
 
     /// <summary>
     /// A direct-reclaim allocation is an allocation and runs reclaim_page: +2 (2.4.0: memory_pressure++ on entry to
-    /// __alloc_pages and again in reclaim_page). SPEC 2.1: "up by one on every allocation (and every reclaim_page)".
+    /// __alloc_pages and again in reclaim_page). docs/design.md, "Counters": up by one on every allocation and every reclaim_page.
     /// </summary>
     [Fact]
     public void Pressure_DirectReclaimAllocation_CountsTheAllocationAndTheReclaim()

@@ -4,7 +4,7 @@ using static FastBuddy.Tests.PolicySupport.PolicyArena;
 
 namespace FastBuddy.Tests.Policy;
 
-/// <summary>The page cache's host calls (SPEC section 5): add, touch, mark dirty, remove, and their bad input.</summary>
+/// <summary>The page cache's host calls (docs/design.md, "The page cache"): add, touch, mark dirty, remove, and their bad input.</summary>
 public sealed unsafe class PageCacheTests
 {
     [Fact]
