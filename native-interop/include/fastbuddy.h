@@ -133,8 +133,8 @@ typedef struct fb_options {
     void* log_ctx;
     fb_oom_fn out_of_memory;           /* NULL: no out-of-memory handler */
     void* out_of_memory_ctx;
-    int32_t per_cpu_pages;             /* per-thread list of parked order-0 pages, in pages; 0 = no lists (default 64) */
-    int32_t per_cpu_batch;             /* pages moved per refill or spill, >= 1 (default 16) */
+    int32_t per_cpu_pages;             /* per-thread magazine of parked order-0 pages, in pages; 0 = no magazines (default 256) */
+    int32_t per_cpu_batch;             /* pages moved per refill or spill, >= 1 (default 32; a power of two is cut from one block) */
     int32_t per_cpu_orders;            /* orders 0 .. per_cpu_orders-1 have lists; capped at max_order (default 9) */
     int32_t reserved1;                 /* must be 0 */
     /* ---- memory and the operating system (docs/c-hosts.md, "Memory and the operating system") ---- */
