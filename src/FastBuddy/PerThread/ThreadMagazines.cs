@@ -443,21 +443,25 @@ internal sealed unsafe class ThreadMagazines
         }
     }
 
-    /// <summary>Waits for the owner to leave its window, backing off; false when <paramref name="spins"/> ran out.</summary>
-    private static bool WaitOutside(Magazine* m, long spins)
+    /// <summary>Waits for the owner to leave its window, backing off; false after <paramref name="patienceMs"/> milliseconds.</summary>
+    private static bool WaitOutside(Magazine* m, long patienceMs)
     {
         SpinWait spin = default;
-        for (long i = 0; Volatile.Read(ref m->InUse) != 0; i++)
+        long start = Environment.TickCount64;
+        while (Volatile.Read(ref m->InUse) != 0)
         {
-            if (i >= spins)
+            if (Environment.TickCount64 - start >= patienceMs)
                 return false;
             spin.SpinOnce(sleep1Threshold: 64);
         }
         return true;
     }
 
-    /// <summary>How long a drain waits for one owner to leave its window before leaving that magazine for next time.</summary>
-    private const long DrainPatience = 20_000;
+    /// <summary>
+    /// How long (ms) a drain waits for one owner to leave its window (a few instructions, unless the owner is
+    /// suspended or starved) before leaving that magazine for the next drain.
+    /// </summary>
+    private const long DrainPatience = 50;
 
     /// <summary>Drain: every parked block of every thread back to the buddy system (exited threads retire). Returns the pages.</summary>
     public long DrainAll() => Drain(exitedOnly: false);
