@@ -1,7 +1,7 @@
 using System.Numerics;
-using FastBuddy.Policy;
+using FastBuddy.Buddy;
 
-namespace FastBuddy.Buddy;
+namespace FastBuddy.Policy;
 
 /// <summary>The checked shape of an arena: page size, orders and each zone's pages and watermarks.</summary>
 /// <remarks>All option checking happens here, before any memory is taken, so bad options change nothing.</remarks>
