@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using FastBuddy.Diagnostics;
 using FastBuddy.Platform;
 
 namespace FastBuddy.Buddy;
@@ -42,10 +43,22 @@ internal sealed unsafe class Zone : IDisposable
         _memory = ArenaMemory.Reserve(bytes, alignment);
         Base = (nint)_memory;
 
-        _descriptors = GC.AllocateArray<PageDescriptor>(pages, pinned: true);
-        Desc = (PageDescriptor*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_descriptors));
-        _bitmap = new MergeBitmap(pages, maxOrder);
-        _free = new PageList[maxOrder];
+        // All or nothing: metadata that cannot be built (a GC heap limit) gives the reservation back.
+        try
+        {
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            _descriptors = GC.AllocateArray<PageDescriptor>(pages, pinned: true);
+            Desc = (PageDescriptor*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_descriptors));
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            _bitmap = new MergeBitmap(pages, maxOrder);
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            _free = new PageList[maxOrder];
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
         _free.AsSpan().Fill(PageList.Empty);
         Active = PageList.Empty;
         InactiveDirty = PageList.Empty;

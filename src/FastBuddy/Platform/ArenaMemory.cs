@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FastBuddy.Diagnostics;
 
 namespace FastBuddy.Platform;
 
@@ -8,6 +9,7 @@ internal static unsafe class ArenaMemory
     /// <summary>Reserves <paramref name="bytes"/> aligned to <paramref name="alignment"/> (a power of two); never touches them.</summary>
     public static void* Reserve(nuint bytes, nuint alignment)
     {
+        FaultInjection.Hit(FaultPoint.Reservation);
         try
         {
             return NativeMemory.AlignedAlloc(bytes, alignment);
@@ -19,7 +21,11 @@ internal static unsafe class ArenaMemory
         }
     }
 
-    public static void Release(void* p) => NativeMemory.AlignedFree(p);
+    public static void Release(void* p)
+    {
+        FaultInjection.Released();
+        NativeMemory.AlignedFree(p);
+    }
 
     public static void Zero(void* p, nuint bytes) => NativeMemory.Clear(p, bytes);
 }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace FastBuddy.Policy;
 
@@ -47,28 +49,50 @@ internal sealed class Kswapd
 
     public bool LastPassProgressed => _lastPassProgressed;
 
-    public void WakeKswapd() => Wake(kswapd: true);
+    public void WakeKswapd() => _ = Wake(kswapd: true);
 
-    public void WakeKreclaimd() => Wake(kswapd: false);
+    public void WakeKreclaimd() => _ = Wake(kswapd: false);
 
-    private void Wake(bool kswapd)
+    /// <summary>Wakes the thread (starting it the first time); false when it could not start, so nobody will run the pass.</summary>
+    private bool Wake(bool kswapd)
     {
         if (!_background)
-            return;
+            return false;
         lock (_gate)
         {
             if (_stopping)
-                return;
+                return true; // Passes is closed: waiters return at once
+            if (_thread is null && !TryStart())
+                return false;
             if (kswapd)
                 _kswapdWanted = true;
             else
                 _kreclaimdWanted = true;
-            if (_thread is null)
-            {
-                _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
-                _thread.Start();
-            }
             Monitor.Pulse(_gate);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Starts the thread. A thread that cannot start (the process is out of threads or memory) fails no allocation:
+    /// callers run the pass themselves meanwhile, and the next wake-up tries again. Gate held.
+    /// </summary>
+    private bool TryStart()
+    {
+        try
+        {
+            FaultInjection.Hit(FaultPoint.ReclaimerStart);
+            var thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
+            thread.Start();
+            _thread = thread;
+            return true;
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            ILogger? logger = _arena.Logger;
+            if (logger is not null && logger.IsEnabled(LogLevel.Warning))
+                logger.LogWarning(e, "kswapd's thread could not start; allocations run its pass themselves.");
+            return false;
         }
     }
 
@@ -81,7 +105,8 @@ internal sealed class Kswapd
         if (!_background)
             return RunPass() > 0;
         long seen = Passes.Sequence;
-        WakeKswapd();
+        if (!Wake(kswapd: true))
+            return RunPass() > 0;
         return Passes.Wait(seen, deadline) && _lastPassProgressed;
     }
 
