@@ -1,0 +1,235 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using FastBuddy;
+using FastBuddy.Soak;
+
+// The soak: two arenas (background reclaim on, off) under a mixed workload of short-lived threads with a page
+// cache, for a set time; samples resident memory and the per-thread registry, validates periodically, and ends with
+// every page accounted for. Not part of the test command: run it with soak/run.sh --minutes N.
+int minutes = 10, seconds = 0, threads = 3;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--minutes" when i + 1 < args.Length: minutes = int.Parse(args[++i]); break;
+        case "--seconds" when i + 1 < args.Length: minutes = 0; seconds = int.Parse(args[++i]); break;
+        case "--threads" when i + 1 < args.Length: threads = int.Parse(args[++i]); break;
+        default:
+            Console.Error.WriteLine("usage: FastBuddy.Soak [--minutes N | --seconds N] [--threads PER_ARENA]");
+            return 2;
+    }
+}
+TimeSpan duration = minutes > 0 ? TimeSpan.FromMinutes(minutes) : TimeSpan.FromSeconds(seconds);
+return new Soak(duration, threads).Run();
+
+/// <summary>The soak run: arenas, supervisors, the monitor and the summary.</summary>
+internal sealed class Soak(TimeSpan duration, int threadsPerArena)
+{
+    private const int ValidateEveryMs = 5000;
+    private readonly List<Lane> _lanes = [];
+    private readonly List<(double Seconds, long RssBytes, int Registry)> _samples = [];
+    private volatile bool _stopping;
+
+    private sealed class Lane(string name, BuddyArena arena)
+    {
+        public string Name { get; } = name;
+        public BuddyArena Arena { get; } = arena;
+        public SoakOwner Owner { get; } = new();
+        public Counters Counters { get; } = new();
+        public ConcurrentQueue<Block> Handoff { get; } = new();
+        public Thread? Supervisor { get; set; }
+    }
+
+    public int Run()
+    {
+        _lanes.Add(new Lane("background-reclaim", NewArena(background: true)));
+        _lanes.Add(new Lane("caller-reclaim", NewArena(background: false)));
+        var clock = Stopwatch.StartNew();
+        foreach (Lane lane in _lanes)
+        {
+            lane.Supervisor = new Thread(() => Supervise(lane)) { Name = $"soak {lane.Name}" };
+            lane.Supervisor.Start();
+        }
+        Console.WriteLine($"soak: {duration.TotalMinutes:0.#} min, {threadsPerArena} threads per arena, arenas: {string.Join(", ", _lanes.Select(l => l.Name))}");
+        long nextValidate = ValidateEveryMs, nextReport = 60_000;
+        while (clock.Elapsed < duration)
+        {
+            Thread.Sleep(1000);
+            Sample(clock.Elapsed.TotalSeconds);
+            if (clock.ElapsedMilliseconds >= nextValidate)
+            {
+                ValidateAll();
+                nextValidate += ValidateEveryMs;
+            }
+            if (clock.ElapsedMilliseconds >= nextReport)
+            {
+                Progress(clock.Elapsed);
+                nextReport += 60_000;
+            }
+        }
+        _stopping = true;
+        foreach (Lane lane in _lanes)
+            lane.Supervisor!.Join();
+        bool accounted = Finish();
+        return Summary(clock.Elapsed, accounted);
+    }
+
+    private static BuddyArena NewArena(bool background)
+    {
+        var options = new ArenaOptions { BackgroundReclaim = background, AllocWaitTimeout = TimeSpan.FromMilliseconds(50) };
+        options.Zones.Add(new ZoneOptions("DMA", 8 << 20));
+        options.Zones.Add(new ZoneOptions("Normal", 24 << 20));
+        return new BuddyArena(options);
+    }
+
+    /// <summary>Keeps <see cref="threadsPerArena"/> workers alive; each lives for a random number of operations.</summary>
+    private void Supervise(Lane lane)
+    {
+        var random = new Random(lane.Name.Length * 7919);
+        var alive = new List<Thread>();
+        while (!_stopping)
+        {
+            alive.RemoveAll(t => !t.IsAlive);
+            while (alive.Count < threadsPerArena && !_stopping)
+            {
+                int seed = random.Next();
+                int operations = random.Next(2_000, 200_000);
+                var worker = new Worker(lane.Arena, lane.Owner, lane.Handoff, lane.Counters, seed) { Budget = 1536 };
+                var thread = new Thread(() => RunWorker(lane, worker, operations)) { IsBackground = true };
+                Interlocked.Increment(ref lane.Counters.ThreadsStarted);
+                long now = Interlocked.Increment(ref lane.Counters.ThreadsAlive);
+                if (now > lane.Counters.MaxThreadsAlive)
+                    lane.Counters.MaxThreadsAlive = now;
+                thread.Start();
+                alive.Add(thread);
+            }
+            Thread.Sleep(5);
+        }
+        foreach (Thread t in alive)
+            t.Join();
+    }
+
+    private void RunWorker(Lane lane, Worker worker, int operations)
+    {
+        try
+        {
+            worker.Run(operations, () => _stopping);
+        }
+        catch (Exception e)
+        {
+            lane.Counters.Error($"worker threw {e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            Interlocked.Decrement(ref lane.Counters.ThreadsAlive);
+        }
+    }
+
+    private void Sample(double seconds)
+    {
+        int registry = 0;
+        foreach (Lane lane in _lanes)
+        {
+            int r = lane.Arena.Policy.PerCpu.Snapshot.Length;
+            lane.Counters.MaxRegistry = Math.Max(lane.Counters.MaxRegistry, r);
+            registry += r;
+        }
+        _samples.Add((seconds, ResidentBytes(), registry));
+    }
+
+    /// <summary>Resident set size from /proc/self/statm (its second field, in pages).</summary>
+    private static long ResidentBytes()
+    {
+        string[] fields = File.ReadAllText("/proc/self/statm").Split(' ');
+        return long.Parse(fields[1]) * Environment.SystemPageSize;
+    }
+
+    private void ValidateAll()
+    {
+        foreach (Lane lane in _lanes)
+        {
+            try
+            {
+                lane.Arena.Validate();
+                Interlocked.Increment(ref lane.Counters.Validations);
+            }
+            catch (Exception e)
+            {
+                lane.Counters.Error($"Validate failed: {e.Message}");
+            }
+        }
+    }
+
+    private void Progress(TimeSpan elapsed)
+    {
+        var (_, rss, registry) = _samples[^1];
+        Console.WriteLine($"[{elapsed:mm\\:ss}] rss {rss >> 20} MiB, registry {registry}, " + string.Join("; ", _lanes.Select(l =>
+            $"{l.Name}: {l.Counters.Operations} ops, {l.Counters.ThreadsStarted} threads, {l.Owner.Evictions} evicted, {l.Counters.ErrorCount} errors")));
+    }
+
+    /// <summary>Frees the hand-off queues, lets kswapd retire the exited threads' lists, validates, and checks free == total.</summary>
+    private bool Finish()
+    {
+        bool all = true;
+        foreach (Lane lane in _lanes)
+        {
+            while (lane.Handoff.TryDequeue(out Block b))
+                FreeLeftover(lane, b);
+            lane.Arena.Balance();
+            lane.Arena.Validate();
+            Interlocked.Increment(ref lane.Counters.Validations);
+            ArenaStats s = lane.Arena.GetStats();
+            bool ok = s.FreePages == s.TotalPages && s.PerCpuPages == 0 && lane.Owner.CachedCount == 0
+                && s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages == 0;
+            if (!ok)
+                lane.Counters.Error($"{lane.Name}: free {s.FreePages} of {s.TotalPages}, parked {s.PerCpuPages}, cached {s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages}, owner {lane.Owner.CachedCount}");
+            all &= ok;
+        }
+        return all;
+    }
+
+    private static unsafe void FreeLeftover(Lane lane, Block b)
+    {
+        if (!b.Check(lane.Arena.PageSize))
+            lane.Counters.Error($"hand-off block {b.Id} lost its contents");
+        if (b.What == Block.Kind.Bytes)
+            lane.Arena.Free((void*)b.Address);
+        else
+            lane.Arena.FreePages((void*)b.Address, b.Order);
+        Interlocked.Increment(ref lane.Counters.Frees);
+    }
+
+    private int Summary(TimeSpan elapsed, bool accounted)
+    {
+        int errors = _lanes.Sum(l => l.Counters.ErrorCount + (int)l.Owner.Errors);
+        long[] rss = [.. _samples.Select(s => s.RssBytes)];
+        int minute = Math.Min(60, _samples.Count);
+        double firstMinute = _samples.Take(minute).Average(s => s.RssBytes) / (1 << 20);
+        double lastMinute = _samples.Skip(_samples.Count - minute).Average(s => s.RssBytes) / (1 << 20);
+        Console.WriteLine();
+        Console.WriteLine("==== FastBuddy soak summary ====");
+        Console.WriteLine($"duration              {elapsed.TotalSeconds:0} s ({_samples.Count} samples, Validate every {ValidateEveryMs / 1000} s)");
+        foreach (Lane l in _lanes)
+        {
+            Counters c = l.Counters;
+            ArenaStats s = l.Arena.GetStats();
+            Console.WriteLine($"arena {l.Name,-19} {s.TotalPages} pages in {s.Zones.Count} zones");
+            Console.WriteLine($"  threads             {c.ThreadsStarted} started and exited (at most {c.MaxThreadsAlive} at once); registry max {c.MaxRegistry}, after {l.Arena.Policy.PerCpu.Snapshot.Length}");
+            Console.WriteLine($"  operations          {c.Operations} ({c.Allocations} allocations, {c.Frees} frees, {c.FailedAllocations} NULL with NoMemory)");
+            Console.WriteLine($"  page cache          {c.CacheAdds} added, {c.RemovesLostToEvict} removes lost to an Evict, {l.Owner.Writebacks} writebacks, {l.Owner.Evictions} evicted, {s.Reclaimed} reclaimed, {s.Laundered} laundered");
+            Console.WriteLine($"  policy steps        fast {s.Steps.FastPath}, high {s.Steps.High}, low {s.Steps.Low}, min {s.Steps.Min}, direct {s.Steps.DirectReclaim}, higher-order {s.Steps.HigherOrderReclaim}, final {s.Steps.FinalPhase}, failed {s.Steps.Failed}");
+            Console.WriteLine($"  validate            {c.Validations} passed");
+            Console.WriteLine($"  end                 free {s.FreePages} of {s.TotalPages}, parked {s.PerCpuPages}, cached {s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages}");
+            Console.WriteLine($"  errors              {c.ErrorCount + l.Owner.Errors}");
+        }
+        Console.WriteLine($"resident memory       min {rss.Min() >> 20} MiB, max {rss.Max() >> 20} MiB; first minute {firstMinute:0.0} MiB, last minute {lastMinute:0.0} MiB");
+        Console.WriteLine($"every page accounted  {(accounted ? "yes" : "NO")}");
+        foreach (string e in _lanes.SelectMany(l => l.Counters.Errors).Take(20))
+            Console.WriteLine($"  error: {e}");
+        bool pass = accounted && errors == 0;
+        Console.WriteLine($"RESULT                {(pass ? "PASS" : "FAIL")}");
+        foreach (Lane l in _lanes)
+            l.Arena.Dispose();
+        return pass ? 0 : 1;
+    }
+}
