@@ -12,7 +12,7 @@ namespace FastBuddy.Soak;
 /// CacheMarkDirty and CacheRemove calls (which never allocate): so a page the arena evicted, freed and handed to
 /// another thread is never touched or removed by its former holder.
 /// </remarks>
-internal sealed unsafe class SoakOwner : IPageOwner
+internal sealed unsafe class SoakOwner(Counters counters) : IPageOwner
 {
     private readonly ConcurrentDictionary<nint, Worker> _pages = new();
     private long _writebacks, _evictions, _errors;
@@ -67,6 +67,6 @@ internal sealed unsafe class SoakOwner : IPageOwner
     private void Error(string what)
     {
         Interlocked.Increment(ref _errors);
-        Console.Error.WriteLine($"error: {what}");
+        counters.Error(what);
     }
 }

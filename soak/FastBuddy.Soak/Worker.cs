@@ -13,6 +13,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
     private readonly List<Block> _blocks = [];
     private readonly List<nint> _cached = [];
     private long _nextId = (long)seed << 32;
+    private int _blockPages, _cachedCount;
 
     /// <summary>Pages this thread keeps at most (blocks plus cached pages), so a few threads overcommit the arena.</summary>
     public int Budget { get; init; } = 2048;
@@ -27,6 +28,8 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
     private void Step()
     {
         int dice = _random.Next(100);
+        if (HeldPages() > Budget && (dice < 22 || dice >= 52))
+            dice = 22 + _random.Next(30); // over budget: free or work the cache instead of allocating
         if (dice < 30) AllocPages();
         else if (dice < 52) FreeOne();
         else if (dice < 60) Bytes();
@@ -38,13 +41,8 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         Interlocked.Increment(ref counters.Operations);
     }
 
-    private int HeldPages()
-    {
-        int pages = _cached.Count;
-        foreach (Block b in _blocks)
-            pages += b.Pages(arena.PageSize);
-        return pages;
-    }
+    /// <summary>Pages of this thread's blocks (kept as a count) plus its cached pages.</summary>
+    private int HeldPages() => _blockPages + Volatile.Read(ref _cachedCount);
 
     private void AllocPages()
     {
@@ -58,7 +56,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         void* p = arena.AllocPages(order, flags);
         if (p == null)
         {
-            Interlocked.Increment(ref counters.FailedAllocations);
+            OnNoMemory();
             if (BuddyArena.LastError != FastBuddyStatus.NoMemory)
                 counters.Error($"AllocPages returned null with {BuddyArena.LastError}");
             return;
@@ -66,10 +64,19 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         Keep(new Block((nint)p, order, Block.Kind.Pages, ++_nextId));
     }
 
+    /// <summary>A host's answer to NULL: count it and give a few blocks back, as a cache would shrink.</summary>
+    private void OnNoMemory()
+    {
+        Interlocked.Increment(ref counters.FailedAllocations);
+        for (int i = 0; i < 4; i++)
+            FreeOne();
+    }
+
     private void Keep(Block block)
     {
         block.Fill(arena.PageSize);
         _blocks.Add(block);
+        _blockPages += 1 << block.Order;
         Interlocked.Increment(ref counters.Allocations);
     }
 
@@ -81,6 +88,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         Block b = _blocks[i];
         _blocks[i] = _blocks[^1];
         _blocks.RemoveAt(_blocks.Count - 1);
+        _blockPages -= 1 << b.Order;
         Free(b);
     }
 
@@ -101,7 +109,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         void* p = arena.Alloc(size, AllocFlags.Kernel);
         if (p == null)
         {
-            Interlocked.Increment(ref counters.FailedAllocations);
+            OnNoMemory();
             return;
         }
         if (_random.Next(2) == 0)
@@ -113,7 +121,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
             void* q = arena.Realloc(p, newSize, AllocFlags.Kernel);
             if (q == null)
             {
-                Interlocked.Increment(ref counters.FailedAllocations);
+                OnNoMemory();
                 arena.Free(p);
                 return;
             }
@@ -138,6 +146,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
             {
                 Block b = _blocks[^1];
                 _blocks.RemoveAt(_blocks.Count - 1);
+                _blockPages -= 1;
                 if (!b.Check(arena.PageSize))
                     counters.Error("a bulk page lost its contents");
                 pages[i] = b.Address;
@@ -157,13 +166,14 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         void* p = arena.AllocPages(0, AllocFlags.NoIo);
         if (p == null)
         {
-            Interlocked.Increment(ref counters.FailedAllocations);
+            OnNoMemory();
             return;
         }
         lock (Gate)
         {
             owner.Adding((nint)p, this);
             _cached.Add((nint)p);
+            _cachedCount = _cached.Count;
         }
         arena.CacheAdd(p, owner, dirty: _random.Next(3) == 0); // from here on it may be evicted
         Interlocked.Increment(ref counters.CacheAdds);
@@ -208,9 +218,10 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         }
         _cached[i] = _cached[^1];
         _cached.RemoveAt(_cached.Count - 1);
+        _cachedCount = _cached.Count;
     }
 
-    /// <summary>CacheRemove of _cached[i] and its free (Gate held). Evict cannot run meanwhile, so it must succeed.</summary>
+    /// <summary>CacheRemove of _cached[i] and its free (Gate held); false means the reclaimer chose it first.</summary>
     private void Uncache(int i)
     {
         nint p = _cached[i];
@@ -227,14 +238,17 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
             _cached.Add(p);
             Interlocked.Increment(ref counters.RemovesLostToEvict);
         }
+        _cachedCount = _cached.Count;
     }
 
     private void HandOff()
     {
-        if (_blocks.Count == 0)
+        // At most 64 blocks in flight between threads, so the queue never becomes a hidden hoard.
+        if (_blocks.Count == 0 || handoff.Count >= 64)
             return;
         Block b = _blocks[^1];
         _blocks.RemoveAt(_blocks.Count - 1);
+        _blockPages -= 1 << b.Order;
         handoff.Enqueue(b);
     }
 
@@ -249,6 +263,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         foreach (Block b in _blocks)
             Free(b);
         _blocks.Clear();
+        _blockPages = 0;
         // Cached pages: remove each (or let its pending Evict take it), until none is left.
         while (true)
         {
