@@ -69,7 +69,8 @@ public sealed unsafe partial class BuddyArena : IDisposable
         catch
         {
             // All or nothing: a zone whose metadata could not be built (a GC heap limit, a refused reservation)
-            // must not strand the reservations of the zones built before it.
+            // must not strand the reservations of the zones built before it, nor a started kswapd.
+            Policy?.Shutdown();
             foreach (Zone? z in _zones)
                 z?.Dispose();
             throw;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 
 namespace FastBuddy.Policy;
 
@@ -49,6 +50,8 @@ internal sealed unsafe class AllocationPath
         Pressure = new MemoryPressure(zones, _perCpu);
         Frees = new WaitQueue();
         _reclaim = new Reclaim(arena, zones, cache, Pressure, Frees);
+        if (options.BackgroundReclaim)
+            FaultInjection.Hit(FaultPoint.ReclaimerStart); // kswapd's thread starts in its constructor
         Daemon = new Kswapd(arena, zones, _reclaim, Pressure, _perCpu, options.BackgroundReclaim);
         TimeSpan wait = arena.Options.AllocWaitTimeout;
         _waitTicks = wait == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(wait.TotalSeconds * Stopwatch.Frequency);

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using FastBuddy.Buddy;
-using FastBuddy.Diagnostics;
-using Microsoft.Extensions.Logging;
 
 namespace FastBuddy.Policy;
 
@@ -10,11 +8,13 @@ namespace FastBuddy.Policy;
 /// kreclaimd (refills a zone's free area from its clean pages), two roles sharing one thread per arena.
 /// </summary>
 /// <remarks>
-/// The thread starts the first time it is woken and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it
-/// wakes (woken by the allocation path, or once a second) it decays memory_pressure, does kreclaimd's refill for
-/// zones that were below pages_min, and, while there is a free or an inactive shortage, kswapd's pass
-/// (try_to_free_pages plus one aging scan), going on without sleeping while both shortages remain and passes
-/// make progress. It also returns the per-CPU lists of exited threads to the buddy system. Every finished pass advances <see cref="Passes"/>, which wakes callers waiting for it. With
+/// The thread starts with the arena and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it wakes
+/// (woken by the allocation path, or once a second from the start, so that an arena never under pressure still
+/// gets its periodic pass) it decays memory_pressure, does kreclaimd's refill for zones that were below pages_min,
+/// and, while there is a free or an inactive shortage, kswapd's pass (try_to_free_pages plus one aging scan),
+/// going on without sleeping while both shortages remain and passes make progress. It also returns the per-CPU
+/// lists of exited threads to the buddy system; an idle pass costs a few counter reads. Every finished pass
+/// advances <see cref="Passes"/>, which wakes callers waiting for it. With
 /// <see cref="ArenaOptions.BackgroundReclaim"/> off there is no thread and <see cref="RunPass"/> runs in the caller.
 /// </remarks>
 internal sealed class Kswapd
@@ -28,7 +28,7 @@ internal sealed class Kswapd
     private readonly PerCpuLists _perCpu;
     private readonly bool _background;
     private readonly object _gate = new();
-    private Thread? _thread;
+    private readonly Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
 
@@ -40,6 +40,11 @@ internal sealed class Kswapd
         _reclaim = reclaim;
         _pressure = pressure;
         _background = background;
+        if (background)
+        {
+            _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
+            _thread.Start();
+        }
     }
 
     /// <summary>Finished passes; callers waiting for "kswapd's pass" wait for it to advance.</summary>
@@ -49,50 +54,23 @@ internal sealed class Kswapd
 
     public bool LastPassProgressed => _lastPassProgressed;
 
-    public void WakeKswapd() => _ = Wake(kswapd: true);
+    public void WakeKswapd() => Wake(kswapd: true);
 
-    public void WakeKreclaimd() => _ = Wake(kswapd: false);
+    public void WakeKreclaimd() => Wake(kswapd: false);
 
-    /// <summary>Wakes the thread (starting it the first time); false when it could not start, so nobody will run the pass.</summary>
-    private bool Wake(bool kswapd)
+    private void Wake(bool kswapd)
     {
         if (!_background)
-            return false;
+            return;
         lock (_gate)
         {
             if (_stopping)
-                return true; // Passes is closed: waiters return at once
-            if (_thread is null && !TryStart())
-                return false;
+                return;
             if (kswapd)
                 _kswapdWanted = true;
             else
                 _kreclaimdWanted = true;
             Monitor.Pulse(_gate);
-            return true;
-        }
-    }
-
-    /// <summary>
-    /// Starts the thread. A thread that cannot start (the process is out of threads or memory) fails no allocation:
-    /// callers run the pass themselves meanwhile, and the next wake-up tries again. Gate held.
-    /// </summary>
-    private bool TryStart()
-    {
-        try
-        {
-            FaultInjection.Hit(FaultPoint.ReclaimerStart);
-            var thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
-            thread.Start();
-            _thread = thread;
-            return true;
-        }
-        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
-        {
-            ILogger? logger = _arena.Logger;
-            if (logger is not null && logger.IsEnabled(LogLevel.Warning))
-                logger.LogWarning(e, "kswapd's thread could not start; allocations run its pass themselves.");
-            return false;
         }
     }
 
@@ -105,8 +83,7 @@ internal sealed class Kswapd
         if (!_background)
             return RunPass() > 0;
         long seen = Passes.Sequence;
-        if (!Wake(kswapd: true))
-            return RunPass() > 0;
+        WakeKswapd();
         return Passes.Wait(seen, deadline) && _lastPassProgressed;
     }
 

@@ -3,96 +3,59 @@ using FastBuddy.Diagnostics;
 namespace FastBuddy.Tests.Faults;
 
 /// <summary>
-/// kswapd's thread starts at its first wake-up. When it cannot start, no allocation fails because of it: the
-/// callers that would have waited for its pass run the pass themselves, and a later wake-up starts the thread.
+/// kswapd's thread starts with the arena. A thread that cannot start fails the creation as a whole: the exception
+/// says why, no reservation is kept, and a creation that fails after the thread started stops it again.
 /// </summary>
-public unsafe class ReclaimerStartFaultTests
+public class ReclaimerStartFaultTests
 {
-    private const int Pages = 256;
+    private static ArenaOptions TwoZones(bool background)
+    {
+        var options = new ArenaOptions { BackgroundReclaim = background };
+        options.Zones.Add(new ZoneOptions("DMA", 1 << 20));
+        options.Zones.Add(new ZoneOptions("Normal", 2 << 20));
+        return options;
+    }
 
     [Fact]
-    public void Allocations_go_on_when_the_reclaimer_thread_cannot_start()
+    public void A_reclaimer_that_cannot_start_fails_the_creation_and_keeps_no_reservation()
     {
         using FaultInjection.Plan plan = FaultInjection.Arm(FaultPoint.ReclaimerStart, 1);
-        int served = Drive(out bool fired);
 
-        Assert.True(fired, "the scenario never woke kswapd");
-        Assert.True(served > Pages / 2, $"only {served} allocations were served");
+        OutOfMemoryException e = Assert.Throws<OutOfMemoryException>(() => new BuddyArena(TwoZones(background: true)));
+
+        Assert.True(plan.Fired);
+        Assert.Contains("reclaimer", e.Message);
+        Assert.Equal(2, plan.Reservations);
+        Assert.Equal(0, plan.LiveReservations);
     }
 
     [Fact]
-    public void Every_failed_start_of_the_reclaimer_leaves_the_arena_valid_and_loses_no_page()
+    public void Without_background_reclaim_no_thread_is_started()
     {
-        int failures = FaultLoop.Walk(FaultPoint.ReclaimerStart, () => Drive(out _), run =>
-        {
-            Assert.Null(run.Error);
-        }, limit: 200);
+        using FaultInjection.Plan plan = FaultInjection.Arm(FaultPoint.ReclaimerStart, 1);
+        using var arena = new BuddyArena(TwoZones(background: false));
 
-        Assert.True(failures >= 1);
+        Assert.False(plan.Fired);
+        Assert.Equal(0, plan.Calls);
     }
 
-    /// <summary>Cache a third of the arena, then allocate until null and free everything; returns the allocations served.</summary>
-    private static int Drive(out bool fired)
+    [Fact]
+    public void Every_creation_fault_with_background_reclaim_leaves_no_reservation()
     {
-        var arena = new BuddyArena(new ArenaOptions
+        // The faults after kswapd's start (the arena's last tables) must stop the thread as well.
+        int failures = FaultLoop.Walk(FaultPoint.CreationAllocation, () =>
         {
-            ArenaBytes = Pages * 4096,
-            BackgroundReclaim = true,
-            AllocWaitTimeout = TimeSpan.FromMilliseconds(20),
+            using var arena = new BuddyArena(TwoZones(background: true));
+            arena.Validate();
+        }, run =>
+        {
+            if (run.Plan.Fired)
+                Assert.IsType<OutOfMemoryException>(run.Error);
+            else
+                Assert.Null(run.Error);
+            Assert.Equal(0, run.Plan.LiveReservations);
         });
-        var owner = new FaultyOwner(0);
-        var cached = new List<nint>();
-        var held = new List<nint>();
-        try
-        {
-            for (int i = 0; i < Pages / 3; i++)
-            {
-                void* p = arena.AllocPages(0, AllocFlags.Atomic);
-                arena.CacheAdd(p, owner, dirty: i % 2 == 0);
-                cached.Add((nint)p);
-            }
-            for (int i = 0; i < Pages * 2; i++)
-            {
-                void* p = arena.AllocPages(0, AllocFlags.Kernel);
-                if (p == null)
-                {
-                    Assert.Equal(FastBuddyStatus.NoMemory, BuddyArena.LastError);
-                    break;
-                }
-                held.Add((nint)p);
-            }
-            arena.Validate();
-            foreach (nint p in cached)
-            {
-                // kswapd may evict concurrently; CacheRemove says who won.
-                if (arena.CacheRemove((void*)p))
-                    arena.FreePages((void*)p, 0);
-            }
-            foreach (nint p in held)
-                arena.FreePages((void*)p, 0);
-            fired = FiredOnThisThread();
-            AssertEventuallyAllFree(arena);
-            return held.Count;
-        }
-        finally
-        {
-            arena.Dispose();
-        }
-    }
 
-    /// <summary>A page kswapd is evicting is freed when its Evict returns, so the last frees may trail a little.</summary>
-    private static void AssertEventuallyAllFree(BuddyArena arena)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            arena.Validate();
-            ArenaStats s = arena.GetStats();
-            if (s.FreePages == s.TotalPages)
-                return;
-            Thread.Sleep(10);
-        }
-        CallbackFaultTests.AssertAllFree(arena);
+        Assert.True(failures >= 8);
     }
-
-    private static bool FiredOnThisThread() => FaultInjection.CurrentPlan?.Fired ?? false;
 }
