@@ -23,9 +23,15 @@ public sealed unsafe partial class BuddyArena
     /// place, a larger one grows in place when the buddies are free and otherwise moves (copying the contents).
     /// </summary>
     /// <returns>The block (possibly moved), or null on failure, when the old block is left untouched.</returns>
+    /// <exception cref="FastBuddyException">
+    /// Unknown flag bits (always, even when nothing needs allocating), a size out of range, or a pointer that is
+    /// not a live block; the old block is left untouched.
+    /// </exception>
     public void* Realloc(void* p, nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
         ThrowIfDisposed();
+        if ((flags & ~AllocFlagsExtensions.All) != 0)
+            ThrowHelper.ThrowUnknownFlags(flags);
         if (p == null)
             return bytes == 0 ? null : Alloc(bytes, flags);
         if (bytes == 0)

@@ -11,6 +11,10 @@ internal static class ThrowHelper
         => throw new FastBuddyException(status, message, paramName);
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowUnknownFlags(AllocFlags flags)
+        => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", nameof(flags));
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowDisposed() => throw new ObjectDisposedException(nameof(BuddyArena));
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
