@@ -27,6 +27,10 @@ internal static unsafe class NativeOptions
             PerCpuPages = defaults.PerCpuPages,
             PerCpuBatch = defaults.PerCpuBatch,
             PerCpuOrders = defaults.PerCpuOrders,
+            DecommitAfterMs = -1,
+            DecommitMinOrder = -1,
+            GuardPages = defaults.GuardPages ? 1 : 0,
+            TransparentHugePages = defaults.TransparentHugePages ? 1 : 0,
         };
     }
 
@@ -48,7 +52,7 @@ internal static unsafe class NativeOptions
         WriteDefaults(&o);
         Buffer.MemoryCopy(options, &o, sizeof(FbOptions), Math.Min(size, (uint)sizeof(FbOptions)));
 
-        if (o.Reserved0 != 0 || o.Reserved1 != 0)
+        if (o.Reserved0 != 0 || o.Reserved1 != 0 || o.Reserved2 != 0)
             return "The reserved fields of fb_options must be 0 (call fb_options_init first).";
         if (o.PageSize > int.MaxValue || o.MaxOrder > int.MaxValue)
             return $"page_size {o.PageSize} or max_order {o.MaxOrder} is out of range.";
@@ -69,6 +73,10 @@ internal static unsafe class NativeOptions
             PerCpuPages = o.PerCpuPages,
             PerCpuBatch = o.PerCpuBatch,
             PerCpuOrders = o.PerCpuOrders,
+            DecommitAfter = o.DecommitAfterMs < 0 ? null : TimeSpan.FromMilliseconds(o.DecommitAfterMs),
+            DecommitMinOrder = o.DecommitMinOrder < 0 ? null : o.DecommitMinOrder,
+            GuardPages = o.GuardPages != 0,
+            TransparentHugePages = o.TransparentHugePages != 0,
         };
         for (uint i = 0; i < o.ZoneCount; i++)
         {

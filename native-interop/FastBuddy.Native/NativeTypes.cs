@@ -43,6 +43,11 @@ internal unsafe struct FbOptions
     public int PerCpuBatch;
     public int PerCpuOrders;
     public int Reserved1;
+    public long DecommitAfterMs;
+    public int DecommitMinOrder;
+    public int GuardPages;
+    public int TransparentHugePages;
+    public int Reserved2;
 }
 
 /// <summary>fb_page_ops.</summary>
@@ -90,6 +95,9 @@ internal struct FbStats
     public long StepHigherOrderReclaim;
     public long StepFinalPhase;
     public long StepFailed;
+    public long CommittedBytes;
+    public long DecommittedBytes;
+    public long Decommits;
 }
 
 /// <summary>fb_zone_stats.</summary>
@@ -114,4 +122,7 @@ internal unsafe struct FbZoneStats
     public fixed long FreeBlocks[MaxOrders];
     // Optional tail.
     public long PerCpuPages;
+    public long CommittedBytes;
+    public long DecommittedBytes;
+    public long Decommits;
 }

@@ -59,6 +59,9 @@ internal static unsafe class StatsExports
                 StepHigherOrderReclaim = s.Steps.HigherOrderReclaim,
                 StepFinalPhase = s.Steps.FinalPhase,
                 StepFailed = s.Steps.Failed,
+                CommittedBytes = s.CommittedBytes,
+                DecommittedBytes = s.DecommittedBytes,
+                Decommits = s.Decommits,
             };
             CopyOut(&result, sizeof(FbStats), stats, size);
             return Ok;
@@ -98,6 +101,9 @@ internal static unsafe class StatsExports
                 InactiveDirtyPages = z.InactiveDirtyPages,
                 InactiveCleanPages = z.InactiveCleanPages,
                 PerCpuPages = z.PerCpuPages,
+                CommittedBytes = z.CommittedBytes,
+                DecommittedBytes = z.DecommittedBytes,
+                Decommits = z.Decommits,
             };
             // The name, NUL-terminated and cut at a character boundary if it is too long.
             Utf8.FromUtf16(z.Name, new Span<byte>(result.Name, FbZoneStats.NameBytes - 1), out _, out int written);

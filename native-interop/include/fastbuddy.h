@@ -137,6 +137,13 @@ typedef struct fb_options {
     int32_t per_cpu_batch;             /* pages moved per refill or spill, >= 1 (default 16) */
     int32_t per_cpu_orders;            /* orders 0 .. per_cpu_orders-1 have lists; capped at max_order (default 9) */
     int32_t reserved1;                 /* must be 0 */
+    /* ---- memory and the operating system (docs/c-hosts.md, "Memory and the operating system") ---- */
+    int64_t decommit_after_ms;         /* give free blocks back to the OS (madvise) once free this long; 0 = at the next
+                                          reclaimer pass or fb_balance; < 0 = never (default -1) */
+    int32_t decommit_min_order;        /* smallest order given back, 0 .. max_order-1; < 0 = only the top order (default -1) */
+    int32_t guard_pages;               /* nonzero: an inaccessible page before and after each zone (default 0) */
+    int32_t transparent_huge_pages;    /* nonzero: madvise(MADV_HUGEPAGE) on the zones, a hint (default 0) */
+    int32_t reserved2;                 /* must be 0 */
 } fb_options;
 
 #define FB_OPTIONS_MIN_SIZE 48u  /* offsetof(fb_options, alloc_wait_ms) + 8 */
@@ -174,6 +181,9 @@ typedef struct fb_stats {
     int64_t step_higher_order_reclaim; /* step 5, higher-order block assembled from reclaimed pages */
     int64_t step_final_phase;     /* step 6 */
     int64_t step_failed;          /* step 7 */
+    int64_t committed_bytes;      /* bytes that may be resident: handed out, or free but touched since last decommitted */
+    int64_t decommitted_bytes;    /* bytes of free blocks given back to the OS (or never touched); committed + decommitted = arena size */
+    int64_t decommits;            /* free blocks given back so far */
 } fb_stats;
 
 #define FB_STATS_MIN_SIZE 116u  /* offsetof(fb_stats, zone_count) + 4 */
@@ -194,6 +204,9 @@ typedef struct fb_zone_stats {
     int64_t free_blocks[FB_MAX_ORDERS]; /* free blocks per order, like /proc/buddyinfo; 0 beyond max_order */
     /* ---- the fields above are the minimum struct_size (FB_ZONE_STATS_MIN_SIZE) ---- */
     int64_t per_cpu_pages;         /* this zone's pages parked in per-CPU lists */
+    int64_t committed_bytes;       /* as in fb_stats, for this zone */
+    int64_t decommitted_bytes;
+    int64_t decommits;
 } fb_zone_stats;
 
 #define FB_ZONE_STATS_MIN_SIZE 360u  /* offsetof(fb_zone_stats, free_blocks) + 8 * FB_MAX_ORDERS */

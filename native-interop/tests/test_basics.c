@@ -13,16 +13,16 @@ _Static_assert(offsetof(fb_options, zone_count) == 32, "fb_options layout");
 _Static_assert(offsetof(fb_options, alloc_wait_ms) + 8 == FB_OPTIONS_MIN_SIZE, "fb_options min size");
 _Static_assert(offsetof(fb_options, log) == 64, "fb_options layout");
 _Static_assert(offsetof(fb_options, per_cpu_pages) == 96, "fb_options layout");
-_Static_assert(sizeof(fb_options) == 112, "fb_options size");
+_Static_assert(sizeof(fb_options) == 136, "fb_options size");
 _Static_assert(sizeof(fb_zone_options) == 24, "fb_zone_options size");
 _Static_assert(offsetof(fb_stats, total_pages) == 8, "fb_stats layout");
 _Static_assert(offsetof(fb_stats, zone_count) + 4 == FB_STATS_MIN_SIZE, "fb_stats min size");
 _Static_assert(offsetof(fb_stats, free_pages_min) == 128, "fb_stats layout");
-_Static_assert(sizeof(fb_stats) == 216, "fb_stats size");
+_Static_assert(sizeof(fb_stats) == 240, "fb_stats size");
 _Static_assert(offsetof(fb_zone_stats, name) == 4, "fb_zone_stats layout");
 _Static_assert(offsetof(fb_zone_stats, pages) == 40, "fb_zone_stats layout");
 _Static_assert(offsetof(fb_zone_stats, free_blocks) + 8 * FB_MAX_ORDERS == FB_ZONE_STATS_MIN_SIZE, "fb_zone_stats min size");
-_Static_assert(sizeof(fb_zone_stats) == 368, "fb_zone_stats size");
+_Static_assert(sizeof(fb_zone_stats) == 392, "fb_zone_stats size");
 _Static_assert(sizeof(fb_page_ops) == 2 * sizeof(void*), "fb_page_ops size");
 
 FB_TEST(version_matches_header)

@@ -134,7 +134,7 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena)
         int registry = 0;
         foreach (Lane lane in _lanes)
         {
-            int r = lane.Arena.Policy.PerCpu.Snapshot.Length;
+            int r = lane.Arena.Policy.Magazines.ThreadCount;
             lane.Counters.MaxRegistry = Math.Max(lane.Counters.MaxRegistry, r);
             registry += r;
         }
@@ -225,7 +225,7 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena)
             Counters c = l.Counters;
             ArenaStats s = l.Arena.GetStats();
             Console.WriteLine($"arena {l.Name,-19} {s.TotalPages} pages in {s.Zones.Count} zones");
-            Console.WriteLine($"  threads             {c.ThreadsStarted} started and exited (at most {c.MaxThreadsAlive} at once); registry max {c.MaxRegistry}, after {l.Arena.Policy.PerCpu.Snapshot.Length}");
+            Console.WriteLine($"  threads             {c.ThreadsStarted} started and exited (at most {c.MaxThreadsAlive} at once); registry max {c.MaxRegistry}, after {l.Arena.Policy.Magazines.ThreadCount}");
             Console.WriteLine($"  operations          {c.Operations} ({c.Allocations} allocations, {c.Frees} frees, {c.FailedAllocations} NULL with NoMemory)");
             Console.WriteLine($"  page cache          {c.CacheAdds} added, {c.RemovesLostToEvict} removes lost to an Evict, {l.Owner.Writebacks} writebacks ({l.Owner.LateWritebacks} found the page removed), {l.Owner.Evictions} evicted, {s.Reclaimed} reclaimed, {s.Laundered} laundered");
             Console.WriteLine($"  policy steps        fast {s.Steps.FastPath}, high {s.Steps.High}, low {s.Steps.Low}, min {s.Steps.Min}, direct {s.Steps.DirectReclaim}, higher-order {s.Steps.HigherOrderReclaim}, final {s.Steps.FinalPhase}, failed {s.Steps.Failed}");

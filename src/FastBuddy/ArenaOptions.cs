@@ -52,4 +52,35 @@ public sealed class ArenaOptions
 
     /// <summary>Receives the "N-order allocation failed" warnings and callback failures; null logs nothing.</summary>
     public ILogger? Logger { get; set; }
+
+    // ---------------------------------------------------------------- memory and the operating system
+
+    /// <summary>
+    /// Put an inaccessible page (PROT_NONE) right before and after each zone, so that an overrun off either end
+    /// faults. Costs two OS pages of address space per zone, no memory. Linux only; ignored by the portable
+    /// fallback. Default off.
+    /// </summary>
+    public bool GuardPages { get; set; }
+
+    /// <summary>
+    /// Ask the kernel to back the zones with transparent huge pages (<c>madvise(MADV_HUGEPAGE)</c>): fewer TLB
+    /// misses for large working sets, at the price of resident memory in huge-page steps. A hint: a kernel without
+    /// them ignores it. Linux only. Default off.
+    /// </summary>
+    public bool TransparentHugePages { get; set; }
+
+    /// <summary>
+    /// Give free memory back to the operating system: kswapd's decommit step (each background pass, and every
+    /// <see cref="BuddyArena.Balance"/>) decommits free blocks of at least <see cref="DecommitMinOrder"/> that have
+    /// stayed free this long (<c>madvise(MADV_DONTNEED)</c>). The blocks stay allocatable: their pages are faulted
+    /// in again, zeroed, when next touched. <see cref="TimeSpan.Zero"/> decommits at the next pass; null (the
+    /// default) never decommits. Linux only.
+    /// </summary>
+    public TimeSpan? DecommitAfter { get; set; }
+
+    /// <summary>
+    /// The smallest order the decommit step gives back, from 0 to <see cref="MaxOrder"/> - 1; null (the default)
+    /// means only blocks of the top order. Raised to a whole OS page when pages are smaller.
+    /// </summary>
+    public int? DecommitMinOrder { get; set; }
 }

@@ -38,6 +38,17 @@ public sealed class ArenaStats
     public long FreePagesLow { get; init; }
     /// <summary>Sum of pages_high over zones (freepages.high).</summary>
     public long FreePagesHigh { get; init; }
+    /// <summary>
+    /// Bytes of the zones that may be resident: handed out, or free but touched since the arena was created or last
+    /// decommitted them. A fresh arena on Linux starts at 0 (its mapping is untouched); the portable fallback
+    /// counts everything as committed. <see cref="CommittedBytes"/> + <see cref="DecommittedBytes"/> is the
+    /// arena's size in bytes.
+    /// </summary>
+    public long CommittedBytes { get; init; }
+    /// <summary>Bytes of free blocks given back to the operating system (or never touched); see <see cref="ArenaOptions.DecommitAfter"/>.</summary>
+    public long DecommittedBytes { get; init; }
+    /// <summary>Free blocks the decommit step has given back so far.</summary>
+    public long Decommits { get; init; }
     /// <summary>Which step of the allocation path served each allocation.</summary>
     public AllocationStepCounts Steps { get; init; } = new();
     /// <summary>Per zone, low to high.</summary>

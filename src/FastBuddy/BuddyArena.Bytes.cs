@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
 using FastBuddy.Diagnostics;
+using FastBuddy.PerThread;
 using FastBuddy.Policy;
 
 namespace FastBuddy;
@@ -23,10 +24,6 @@ public sealed unsafe partial class BuddyArena
     /// place, a larger one grows in place when the buddies are free and otherwise moves (copying the contents).
     /// </summary>
     /// <returns>The block (possibly moved), or null on failure, when the old block is left untouched.</returns>
-    /// <exception cref="FastBuddyException">
-    /// Unknown flag bits (always, even when nothing needs allocating), a size out of range, or a pointer that is
-    /// not a live block; the old block is left untouched.
-    /// </exception>
     public void* Realloc(void* p, nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
         ThrowIfDisposed();
@@ -41,20 +38,13 @@ public sealed unsafe partial class BuddyArena
         }
         int newOrder = OrderForBytes(bytes);
         Zone zone = Locate(p, out int page);
-        int order;
-        bool done;
-        lock (zone.Lock)
-        {
-            order = CheckedBlockOrder(zone, page, (nint)p);
-            done = newOrder <= order || zone.TryGrowInPlace(page, order, newOrder, AllocationPath.ReserveFloor(zone, EffectiveFlags(flags)));
-            if (newOrder < order)
-                zone.ShrinkInPlace(page, order, newOrder);
-        }
+        using InFlight call = Enter();
+        int order = ResizeInPlace(zone, page, (nint)p, newOrder, flags, out bool done);
         if (done)
         {
             LastError = FastBuddyStatus.Ok;
             if (newOrder < order)
-                Policy.OnFree();
+                Policy.Frees.Signal();
             if (newOrder > order && (flags & AllocFlags.Zero) != 0)
                 Platform.ArenaMemory.Zero((byte*)p + ((nint)1 << (_pageShift + order)),
                     ((nuint)1 << (_pageShift + newOrder)) - ((nuint)1 << (_pageShift + order)));
@@ -68,19 +58,48 @@ public sealed unsafe partial class BuddyArena
         return moved;
     }
 
+    /// <summary>
+    /// Claims the block (so that no racing free or cache call sees it half resized), grows or shrinks it in place if
+    /// it can, and gives it back tagged for the calling thread. Returns its old order.
+    /// </summary>
+    private int ResizeInPlace(Zone zone, int page, nint p, int newOrder, AllocFlags flags, out bool done)
+    {
+        const ulong Resizing = (ulong)(PageFlags.AllocatedHead | PageFlags.BulkMark) << PageDescriptor.FlagsShift;
+        int order = zone.Desc[page].Order;
+        FastBuddyStatus status = Policy.FreePath.ClaimForFree(zone, page, order, Resizing);
+        if (status != FastBuddyStatus.Ok)
+            ThrowHelper.ThrowFreeRejected(status, p, order);
+        lock (zone.Lock)
+        {
+            done = newOrder <= order || zone.TryGrowInPlace(page, order, newOrder, AllocationPath.ReserveFloor(zone, EffectiveFlags(flags)));
+            if (newOrder < order)
+                zone.ShrinkInPlace(page, order, newOrder);
+            Volatile.Write(ref PageDescriptor.TagOf(ref zone.Desc[page]), PageDescriptor.HeadTag(Policy.OwnerSlot(), done ? newOrder : order));
+        }
+        return order;
+    }
+
     /// <summary>Frees a block of any order; <c>Free(null)</c> does nothing.</summary>
     /// <exception cref="FastBuddyException">Not a live block of this arena, or a cached page.</exception>
     public void Free(void* p)
+    {
+        Magazine* m = CurrentMagazine.Value;
+        if (m != null && m->ArenaKey == _key)
+        {
+            nuint page = BitOperations.RotateRight((nuint)p - (nuint)m->Base, m->PageShift);
+            if (page < m->Pages && Magazine.TryPark(m, p, m->Desc[page].Order))
+                return;
+        }
+        FreeChecked(p);
+    }
+
+    private void FreeChecked(void* p)
     {
         ThrowIfDisposed();
         if (p == null)
             return;
         Zone zone = Locate(p, out int page);
-        ref PageDescriptor d = ref zone.Desc[page];
-        int order = d.Order;
-        if (d.Flags == PageFlags.AllocatedHead && TryPark(zone, page, order))
-            return;
-        FreeLocked(zone, page, order, (nint)p);
+        Policy.FreePath.Free(zone, page, zone.Desc[page].Order, (nint)p);
     }
 
     /// <summary>Bytes usable at <paramref name="p"/>: the block's full size. 0 for null.</summary>

@@ -1,34 +1,45 @@
-using System.Buffers;
-using System.Numerics;
-using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
-using FastBuddy.Diagnostics;
-using FastBuddy.Policy;
+using FastBuddy.PerThread;
 
 namespace FastBuddy;
 
 // The page API: blocks of 2^order pages, one at a time or in bulk.
 public sealed unsafe partial class BuddyArena
 {
-    // ---------------------------------------------------------------- pages
-
     /// <summary>Allocates a block of 2^<paramref name="order"/> pages from the default (highest) zonelist.</summary>
     /// <returns>The block, aligned to its size; null when the policy refuses (see <see cref="LastError"/>).</returns>
+    /// <remarks>
+    /// The fast path is step 1 for the first zone through the calling thread's magazine: one thread-static read,
+    /// the gate test <c>order &lt; gate</c> (which stands for the range, the per-thread orders and the watermark
+    /// test <c>free - (2^order - 1) ≥ pages_low</c>), a pop and one tag store. Everything else, including every
+    /// check of bad input, takes the checked path.
+    /// </remarks>
     public void* AllocPages(int order, AllocFlags flags = AllocFlags.Kernel)
-        => AllocPages(order, flags, _zones.Length - 1);
+    {
+        Magazine* m = CurrentMagazine.Value;
+        if (m != null && m->ArenaKey == _key && (flags & ~AllocFlagsExtensions.Fast) == 0)
+        {
+            void* block = Magazine.TryPop(m, order);
+            if (block != null)
+                return block;
+        }
+        return AllocPagesChecked(order, flags, _zones.Length - 1);
+    }
 
     /// <summary>Allocates a block of 2^<paramref name="order"/> pages from zonelist <paramref name="zonelist"/> (zones zonelist .. 0).</summary>
     /// <returns>The block, aligned to its size; null when the policy refuses (see <see cref="LastError"/>).</returns>
-    public void* AllocPages(int order, AllocFlags flags, int zonelist)
+    public void* AllocPages(int order, AllocFlags flags, int zonelist) => AllocPagesChecked(order, flags, zonelist);
+
+    private void* AllocPagesChecked(int order, AllocFlags flags, int zonelist)
     {
         ThrowIfDisposed();
         if ((uint)order >= (uint)MaxOrder)
             ThrowHelper.ThrowOrderOutOfRange(order, MaxOrder);
         if ((uint)zonelist >= (uint)_zones.Length)
-            ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument,
-                $"Zonelist {zonelist} does not exist; there are {_zones.Length}.", nameof(zonelist));
+            ThrowHelper.ThrowNoZonelist(zonelist, _zones.Length);
         if ((flags & ~AllocFlagsExtensions.All) != 0)
-            ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", nameof(flags));
+            ThrowHelper.ThrowUnknownFlags(flags);
+        using InFlight call = Enter();
         void* block = Policy.Allocate(order, flags, _zonelists[zonelist]);
         if (block != null && (flags & AllocFlags.Zero) != 0)
             Platform.ArenaMemory.Zero(block, (nuint)1 << (_pageShift + order));
@@ -39,56 +50,40 @@ public sealed unsafe partial class BuddyArena
     /// <exception cref="FastBuddyException">
     /// NotOwned, NotABlock, DoubleFree, OrderMismatch or Busy (a cached page); the arena is unchanged.
     /// </exception>
+    /// <remarks>
+    /// The fast path parks the calling thread's own block of the first zone in its magazine: one thread-static read,
+    /// one compare for range and alignment, the gate test, one 8-byte tag compare ("allocated head, this order,
+    /// this owner") and plain stores. Any other free is validated and claimed on the checked path.
+    /// </remarks>
     public void FreePages(void* block, int order)
+    {
+        Magazine* m = CurrentMagazine.Value;
+        if (m != null && m->ArenaKey == _key && Magazine.TryPark(m, block, order))
+            return;
+        FreePagesChecked(block, order);
+    }
+
+    private void FreePagesChecked(void* block, int order)
     {
         ThrowIfDisposed();
         if ((uint)order >= (uint)MaxOrder)
             ThrowHelper.ThrowOrderOutOfRange(order, MaxOrder);
         Zone zone = Locate(block, out int page);
-        ref PageDescriptor d = ref zone.Desc[page];
-        // A plain allocated head of the right order, small enough for the per-CPU lists: park it, lock-free
-        // (unless an allocation is waiting for a free: then it goes straight to the zone).
-        if (d.Flags == PageFlags.AllocatedHead && d.Order == order && TryPark(zone, page, order))
-            return;
-        FreeLocked(zone, page, order, (nint)block);
+        Policy.FreePath.Free(zone, page, order, (nint)block);
     }
 
     /// <summary>
-    /// The lock-free free: a block of a listed order goes to the thread's per-CPU list, unless an allocation is
-    /// waiting for a free (then it goes straight to the zone) or a racing free claimed it first.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryPark(Zone zone, int page, int order)
-        => order < zone.PerCpuOrders && !_frees.HasWaiters && Policy.TryFreeParked(zone, page, order);
-
-    /// <summary>The checked free under the zone lock; throws when the block is not a live block of that order.</summary>
-    private void FreeLocked(Zone zone, int page, int order, nint block)
-    {
-        FastBuddyStatus status;
-        lock (zone.Lock)
-        {
-            status = zone.CheckFree(page, order);
-            // Claim the head atomically: a racing lock-free (per-CPU) free of the same block may have won.
-            if (status == FastBuddyStatus.Ok && !zone.TryClaim(page, PageFlags.Freed))
-                status = zone.CheckFree(page, order);
-            if (status == FastBuddyStatus.Ok)
-                zone.FreeBlock(page, order);
-        }
-        if (status != FastBuddyStatus.Ok)
-            ThrowHelper.ThrowFreeRejected(status, block, order);
-        Policy.OnFree();
-    }
-
-    /// <summary>
-    /// Allocates <c>pages.Length</c> order-0 pages at once into <paramref name="pages"/>, with one zone-lock round
-    /// trip per zone for what the fast path can serve. Returns how many were allocated: fewer than asked only when
-    /// the policy refuses the rest (see <see cref="LastError"/>); the entries past the count are left untouched.
+    /// Allocates <c>pages.Length</c> order-0 pages at once into <paramref name="pages"/>: the thread's parked pages,
+    /// then whole blocks cut into pages with one zone-lock round trip per zone. Returns how many were allocated:
+    /// fewer than asked only when the policy refuses the rest (see <see cref="LastError"/>); the entries past the
+    /// count are left untouched.
     /// </summary>
     public int AllocPagesBulk(Span<nint> pages, AllocFlags flags = AllocFlags.Kernel)
     {
         ThrowIfDisposed();
         if ((flags & ~AllocFlagsExtensions.All) != 0)
-            ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", nameof(flags));
+            ThrowHelper.ThrowUnknownFlags(flags);
+        using InFlight call = Enter();
         int n = Policy.AllocateBulk(pages, flags, _zonelists[^1]);
         if ((flags & AllocFlags.Zero) != 0)
         {
@@ -99,56 +94,22 @@ public sealed unsafe partial class BuddyArena
     }
 
     /// <summary>
-    /// Frees order-0 pages at once, one lock round trip per zone. All or nothing: if any entry is not a live
-    /// order-0 page (or appears twice), nothing is freed and the first bad entry's status is thrown.
+    /// Frees order-0 pages at once: into the calling thread's magazine while it has room, the rest with one lock
+    /// round trip per zone. All or nothing: if any entry is not a live order-0 page (or appears twice), nothing is
+    /// freed and the first bad entry's status is thrown.
     /// </summary>
     public void FreePagesBulk(ReadOnlySpan<nint> pages)
     {
         ThrowIfDisposed();
         if (pages.IsEmpty)
             return;
-        Span<int> index = pages.Length <= 256 ? stackalloc int[pages.Length] : new int[pages.Length];
-        Span<byte> zoneOf = pages.Length <= 256 ? stackalloc byte[pages.Length] : new byte[pages.Length];
         if (_zones.Length > byte.MaxValue)
             ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, "Bulk frees support up to 255 zones.", nameof(pages));
+        Span<int> index = pages.Length <= 256 ? stackalloc int[pages.Length] : new int[pages.Length];
+        Span<byte> zoneOf = pages.Length <= 256 ? stackalloc byte[pages.Length] : new byte[pages.Length];
         for (int i = 0; i < pages.Length; i++)
-        {
             zoneOf[i] = (byte)Locate((void*)pages[i], out index[i]).Index;
-        }
-        foreach (Zone zone in _zones)
-            zone.Lock.Enter();
-        FastBuddyStatus status = FastBuddyStatus.Ok;
-        int bad = 0;
-        try
-        {
-            // Check everything first (marking each page so that a duplicate shows), then free everything.
-            for (; bad < pages.Length; bad++)
-            {
-                Zone zone = _zones[zoneOf[bad]];
-                ref PageDescriptor d = ref zone.Desc[index[bad]];
-                status = (d.Flags & PageFlags.BulkMark) != 0 ? FastBuddyStatus.DoubleFree : zone.CheckFree(index[bad], 0);
-                if (status == FastBuddyStatus.Ok && !zone.TryClaim(index[bad], PageFlags.AllocatedHead | PageFlags.BulkMark))
-                    status = zone.CheckFree(index[bad], 0);
-                if (status != FastBuddyStatus.Ok)
-                    break;
-            }
-            for (int i = 0; i < bad; i++)
-            {
-                Zone zone = _zones[zoneOf[i]];
-                if (status == FastBuddyStatus.Ok)
-                    zone.FreeBlock(index[i], 0);
-                else
-                    zone.Desc[index[i]].Flags = PageFlags.AllocatedHead; // undo the claim
-            }
-        }
-        finally
-        {
-            foreach (Zone zone in _zones)
-                zone.Lock.Exit();
-        }
-        if (status != FastBuddyStatus.Ok)
-            ThrowHelper.ThrowFreeRejected(status, pages[bad], 0);
-        Policy.OnFree();
+        Policy.FreePath.FreeBulk(pages, index, zoneOf);
     }
 
     /// <summary>True when <paramref name="p"/> points anywhere inside one of the arena's zones.</summary>

@@ -32,8 +32,12 @@ public sealed unsafe partial class BuddyArena : IDisposable
     private readonly Zone[][] _zonelists;
     private readonly int _pageShift;
     private readonly ILogger? _logger;
-    private readonly WaitQueue _frees;
+    private ulong _key;
     private int _disposed;
+    private int _inFlight;
+
+    [ThreadStatic] private static BuddyArena? t_inFlightArena;
+    [ThreadStatic] private static int t_inFlightDepth;
 
     /// <summary>Creates an arena; every zone's memory is reserved now (and not touched).</summary>
     /// <exception cref="FastBuddyException">The options are inconsistent (status <see cref="FastBuddyStatus.InvalidArgument"/>).</exception>
@@ -50,7 +54,7 @@ public sealed unsafe partial class BuddyArena : IDisposable
             for (int i = 0; i < _zones.Length; i++)
             {
                 ArenaLayout.ZoneLayout z = layout.Zones[i];
-                _zones[i] = new Zone(i, z.Name, z.Pages, _pageShift, MaxOrder)
+                _zones[i] = new Zone(i, z.Name, z.Pages, _pageShift, MaxOrder, layout.Memory)
                 {
                     PagesMin = z.Watermarks.Min,
                     PagesLow = z.Watermarks.Low,
@@ -62,7 +66,7 @@ public sealed unsafe partial class BuddyArena : IDisposable
             Cache = new PageCache(this);
             FaultInjection.Hit(FaultPoint.CreationAllocation);
             Policy = new AllocationPath(this, _zones, Cache);
-            _frees = Policy.Frees;
+            _key = Policy.Magazines.Key;
             FaultInjection.Hit(FaultPoint.CreationAllocation);
             ArenaMetrics.Register(this);
         }
@@ -106,8 +110,8 @@ public sealed unsafe partial class BuddyArena : IDisposable
     /// <summary>Why the calling thread's last allocation returned null (<see cref="FastBuddyStatus.Ok"/> after a success).</summary>
     public static FastBuddyStatus LastError
     {
-        get => ThreadState.Current.LastError;
-        internal set => ThreadState.Current.LastError = value;
+        get => ThreadState.LastError;
+        internal set => ThreadState.LastError = value;
     }
 
     internal ArenaOptions Options { get; }
@@ -119,15 +123,36 @@ public sealed unsafe partial class BuddyArena : IDisposable
     internal int PageShift => _pageShift;
 
     /// <summary>
+    /// Makes the arena's magazines carry <paramref name="key"/> (the C handle), so that the C header's inline path
+    /// recognises them. Only before the first allocation.
+    /// </summary>
+    internal void UseKey(ulong key)
+    {
+        Policy.Magazines.UseKey(key);
+        _key = key;
+    }
+
+    /// <summary>
     /// Frees everything: wakes waiting allocations (they fail), stops kswapd and kreclaimd, calls no owner
     /// callbacks and releases all memory. Every pointer into the arena is invalid afterwards.
     /// </summary>
+    /// <remarks>
+    /// A call racing <see cref="Dispose"/> either completes before the memory is released or fails cleanly: the
+    /// threads' magazines are shut out first (no fast path reaches the arena afterwards), and the memory is
+    /// released only once every checked call in flight (which may zero, copy or call back) has returned. Calls made
+    /// afterwards throw <see cref="ObjectDisposedException"/>. A pointer a racing call returned is, like every
+    /// pointer into the arena, invalid once Dispose returns.
+    /// </remarks>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         Policy.Shutdown();
         ArenaMetrics.Unregister(this);
+        int mine = t_inFlightArena == this ? t_inFlightDepth : 0;
+        SpinWait spin = default;
+        while (Volatile.Read(ref _inFlight) > mine)
+            spin.SpinOnce(sleep1Threshold: 20);
         foreach (Zone zone in _zones)
         {
             lock (zone.Lock)
@@ -135,6 +160,32 @@ public sealed unsafe partial class BuddyArena : IDisposable
         }
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>A checked call in flight: <see cref="Dispose"/> releases the memory only once none is.</summary>
+    internal readonly ref struct InFlight
+    {
+        private readonly BuddyArena _arena;
+
+        public InFlight(BuddyArena arena)
+        {
+            _arena = arena;
+            Interlocked.Increment(ref arena._inFlight);
+            if (t_inFlightArena is null || t_inFlightArena == arena)
+            {
+                t_inFlightArena = arena;
+                t_inFlightDepth++;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (t_inFlightArena == _arena && --t_inFlightDepth == 0)
+                t_inFlightArena = null;
+            Interlocked.Decrement(ref _arena._inFlight);
+        }
+    }
+
+    internal InFlight Enter() => new(this);
 
     // ---------------------------------------------------------------- helpers
 
@@ -180,7 +231,7 @@ public sealed unsafe partial class BuddyArena : IDisposable
     }
 
     /// <summary>The order of the live block headed by <paramref name="page"/>; throws when it is not one. Zone lock held.</summary>
-    private static int CheckedBlockOrder(Zone zone, int page, nint p)
+    internal static int CheckedBlockOrder(Zone zone, int page, nint p)
     {
         ref PageDescriptor d = ref zone.Desc[page];
         FastBuddyStatus status = zone.CheckFree(page, d.Order);
@@ -190,7 +241,7 @@ public sealed unsafe partial class BuddyArena : IDisposable
     }
 
     /// <summary>Flags as the policy sees them: MemAlloc inside owner callbacks and on the reclaimer thread.</summary>
-    private static AllocFlags EffectiveFlags(AllocFlags flags)
+    internal static AllocFlags EffectiveFlags(AllocFlags flags)
         => ThreadState.Current.ReclaimDepth != 0 ? flags | AllocFlags.MemAlloc : flags;
 
     internal void LogAllocationFailed(int order, AllocFlags flags)

@@ -1,34 +1,22 @@
 using System.Runtime.CompilerServices;
-using FastBuddy.Buddy;
+using FastBuddy.PerThread;
 
 namespace FastBuddy;
 
 /// <summary>
-/// Everything the arena keeps per thread, behind one thread-static load: the last allocation's status, the depth
-/// of reclaim context (PF_MEMALLOC), and the thread's per-CPU page lists of the arena it used last.
+/// What the arena keeps per thread besides its magazines' memory: the depth of reclaim context (PF_MEMALLOC),
+/// the magazines the thread owns (one per arena it used, plus detached ones it may reuse), and its last error
+/// until it has a magazine to keep it in.
 /// </summary>
 internal sealed class ThreadState
 {
     [ThreadStatic] private static ThreadState? t_current;
 
-    public FastBuddyStatus LastError;
+    private FastBuddyStatus _lastError;
     public int ReclaimDepth;
 
-    [ThreadStatic] private static ThreadPageCache? t_lastCache;
-
-    /// <summary>
-    /// The calling thread's lists of the arena it used last (the common case: one arena), in a thread-static of
-    /// its own so that the per-CPU fast path costs one thread-static read.
-    /// </summary>
-    public static ThreadPageCache? LastCache
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => t_lastCache;
-        set => t_lastCache = value;
-    }
-
-    /// <summary>The lists of other arenas this thread uses, by arena id.</summary>
-    public Dictionary<int, ThreadPageCache>? OtherCaches;
+    /// <summary>The magazines this thread owns.</summary>
+    public readonly List<MagazineHandle> Magazines = [];
 
     public static ThreadState Current
     {
@@ -38,4 +26,25 @@ internal sealed class ThreadState
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ThreadState Create() => t_current = new ThreadState();
+
+    /// <summary>Why the calling thread's last allocation returned null: kept in its current magazine, if any.</summary>
+    public static unsafe FastBuddyStatus LastError
+    {
+        get
+        {
+            Magazine* m = CurrentMagazine.Value;
+            return m != null ? (FastBuddyStatus)m->LastError : Current._lastError;
+        }
+        set
+        {
+            Magazine* m = CurrentMagazine.Value;
+            if (m != null)
+                m->LastError = (byte)value;
+            else
+                Current._lastError = value;
+        }
+    }
+
+    /// <summary>The error kept before the thread had a magazine.</summary>
+    public FastBuddyStatus LastErrorWithoutMagazine => _lastError;
 }

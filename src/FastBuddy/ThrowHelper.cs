@@ -11,10 +11,6 @@ internal static class ThrowHelper
         => throw new FastBuddyException(status, message, paramName);
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowUnknownFlags(AllocFlags flags)
-        => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", nameof(flags));
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowDisposed() => throw new ObjectDisposedException(nameof(BuddyArena));
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
@@ -33,6 +29,14 @@ internal static class ThrowHelper
             FastBuddyStatus.Busy => $"0x{p:x} is in the page cache: call CacheRemove before freeing it.",
             _ => $"0x{p:x} cannot be freed ({status}).",
         }, "block");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowUnknownFlags(AllocFlags flags)
+        => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", "flags");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowNoZonelist(int zonelist, int zones)
+        => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Zonelist {zonelist} does not exist; there are {zones}.", "zonelist");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowCorrupt(string message) => throw new FastBuddyException(FastBuddyStatus.Corrupt, message);

@@ -23,6 +23,12 @@ public sealed class ZoneStats
     public long InactiveDirtyPages { get; init; }
     /// <summary>Cached pages on the zone's inactive_clean list.</summary>
     public long InactiveCleanPages { get; init; }
+    /// <summary>Bytes of the zone that may be resident (see <see cref="ArenaStats.CommittedBytes"/>).</summary>
+    public long CommittedBytes { get; init; }
+    /// <summary>Bytes of the zone's free blocks given back to the operating system (or never touched).</summary>
+    public long DecommittedBytes { get; init; }
+    /// <summary>Free blocks of this zone the decommit step has given back so far.</summary>
+    public long Decommits { get; init; }
     /// <summary>Free blocks per order (index = order), like /proc/buddyinfo.</summary>
     public IReadOnlyList<long> FreeBlocks { get; init; } = [];
 }

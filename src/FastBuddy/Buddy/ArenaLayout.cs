@@ -10,6 +10,7 @@ internal sealed class ArenaLayout
     public required int PageShift { get; init; }
     public required int MaxOrder { get; init; }
     public required ZoneLayout[] Zones { get; init; }
+    public required ZoneMemoryOptions Memory { get; init; }
 
     internal readonly record struct ZoneLayout(string Name, int Pages, Watermarks Watermarks);
 
@@ -27,6 +28,10 @@ internal sealed class ArenaLayout
             Bad($"BalanceMin ({options.BalanceMin}) must be from 0 to BalanceMax ({options.BalanceMax}).", nameof(options.BalanceMin));
         if (options.AllocWaitTimeout < TimeSpan.Zero && options.AllocWaitTimeout != Timeout.InfiniteTimeSpan)
             Bad("AllocWaitTimeout must be zero or more, or Timeout.InfiniteTimeSpan.", nameof(options.AllocWaitTimeout));
+        if (options.DecommitAfter < TimeSpan.Zero)
+            Bad($"DecommitAfter must be zero or more, or null (never); got {options.DecommitAfter}.", nameof(options.DecommitAfter));
+        if (options.DecommitMinOrder is int minOrder && (minOrder < 0 || minOrder >= options.MaxOrder))
+            Bad($"DecommitMinOrder must be from 0 to MaxOrder - 1 ({options.MaxOrder - 1}), or null; got {minOrder}.", nameof(options.DecommitMinOrder));
 
         // PerCpuOrders above MaxOrder is capped at MaxOrder (the default, 9, must work with any MaxOrder).
         if (options.PerCpuPages < 0 || options.PerCpuBatch < 1 || options.PerCpuOrders < 0)
@@ -63,7 +68,9 @@ internal sealed class ArenaLayout
                 Bad(error!, nameof(options.Zones));
             result[i] = new ZoneLayout(z.Name, (int)pages, w.Value);
         }
-        return new ArenaLayout { PageShift = shift, MaxOrder = options.MaxOrder, Zones = result };
+        var memory = new ZoneMemoryOptions(options.GuardPages, options.TransparentHugePages,
+            CommitMap.UnitOrderFor(shift, options.MaxOrder, options.DecommitMinOrder), options.DecommitAfter is not null);
+        return new ArenaLayout { PageShift = shift, MaxOrder = options.MaxOrder, Zones = result, Memory = memory };
     }
 
     private static FastBuddyException Error(string message, string param)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FastBuddy.Buddy;
@@ -8,10 +9,17 @@ namespace FastBuddy.Buddy;
 /// <remarks>
 /// <see cref="Next"/>/<see cref="Prev"/> thread the page onto exactly one intrusive list at a time: a free area's
 /// list while it heads a free block, or one of the zone's LRU lists while it is a cached page. Links are 32-bit
-/// page indices within the zone. <see cref="Owner"/> indexes the arena's owner table (no object references, so the
-/// array can be pinned).
+/// page indices within the zone.
+/// <para>
+/// The second half of the descriptor, <see cref="Owner"/>, <see cref="Flags"/>, <see cref="Order"/> and
+/// <see cref="Age"/>, is one aligned 8-byte word, the <em>tag</em> (<see cref="TagOf"/>), so that a free checks
+/// "allocated head, this order, this owner" with one load and compare and parks the block with one store. For a
+/// cached page <see cref="Owner"/> indexes the arena's page-owner table (no object references, so the array can
+/// be pinned); for any other allocated head it is the slot of the thread whose magazine may free it without an
+/// atomic (0: no thread's, every free takes the claiming path).
+/// </para>
 /// </remarks>
-[StructLayout(LayoutKind.Sequential)]
+[StructLayout(LayoutKind.Sequential, Size = 16)]
 internal struct PageDescriptor
 {
     public int Next;
@@ -20,6 +28,30 @@ internal struct PageDescriptor
     public PageFlags Flags;
     public byte Order;
     public byte Age;
+
+    /// <summary>Bit position of <see cref="Flags"/> in the tag.</summary>
+    public const int FlagsShift = 32;
+
+    /// <summary>Bit position of <see cref="Order"/> in the tag.</summary>
+    public const int OrderShift = 48;
+
+    /// <summary>The tag of an allocated head of <paramref name="order"/> owned by thread slot <paramref name="owner"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong HeadTag(int owner, int order)
+        => (uint)owner | (ulong)PageFlags.AllocatedHead << FlagsShift | (ulong)(uint)order << OrderShift;
+
+    /// <summary>The same block parked in its owner's magazine.</summary>
+    public const ulong ParkedBit = (ulong)PageFlags.Parked << FlagsShift;
+
+    /// <summary>The tag word of a descriptor: owner, flags, order and age as one 8-byte value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref ulong TagOf(ref PageDescriptor d) => ref Unsafe.As<int, ulong>(ref d.Owner);
+
+    /// <summary>The owner slot of a tag.</summary>
+    public static int OwnerOf(ulong tag) => (int)(uint)tag;
+
+    /// <summary>The tag with its owner slot replaced.</summary>
+    public static ulong WithOwner(ulong tag, int owner) => (tag & ~0xFFFF_FFFFUL) | (uint)owner;
 }
 
 /// <summary>State bits of a <see cref="PageDescriptor"/>.</summary>
@@ -49,8 +81,8 @@ internal enum PageFlags : ushort
     Laundering = 1 << 9,
     /// <summary>Chosen for eviction: off every list, its owner's Evict runs; CacheRemove returns false.</summary>
     Reclaiming = 1 << 10,
-    /// <summary>Parked in a thread's per-CPU list: allocated as far as the buddy system knows, free for the arena's users.</summary>
-    PerCpu = 1 << 11,
+    /// <summary>Parked in a thread's magazine: allocated as far as the buddy system knows, free for the arena's users.</summary>
+    Parked = 1 << 11,
     /// <summary>Seen earlier in the same bulk free (duplicate detection; never set outside that call).</summary>
     BulkMark = 1 << 12,
     /// <summary>The page-cache state bits, cleared together when a page leaves the cache.</summary>

@@ -25,9 +25,13 @@ internal sealed unsafe class Zone : IDisposable
     private readonly MergeBitmap _bitmap;
     private readonly PageList[] _free;
     private void* _memory;
+    private MemoryRegion _region;
     private readonly nuint _bytes;
+    private readonly int* _gate;
+    private int _gateLimit;
+    private bool _gateHeld, _gateClosed;
 
-    public Zone(int index, string name, int pages, int pageShift, int maxOrder)
+    public Zone(int index, string name, int pages, int pageShift, int maxOrder, in ZoneMemoryOptions memory)
     {
         Index = index;
         Name = name;
@@ -40,12 +44,17 @@ internal sealed unsafe class Zone : IDisposable
         nuint largest = (nuint)1 << (pageShift + maxOrder - 1);
         // Aligned to the largest block that can exist in this zone, so every block is aligned to its own size.
         nuint alignment = Math.Min(largest, BitOperations.RoundUpToPowerOf2(bytes));
-        _memory = ArenaMemory.Reserve(bytes, alignment);
+        _region = ArenaMemory.Reserve(bytes, alignment, memory.GuardPages, memory.TransparentHugePages);
+        _memory = _region.Base;
         Base = (nint)_memory;
 
-        // All or nothing: metadata that cannot be built (a GC heap limit) gives the reservation back.
+        // All or nothing: metadata that cannot be built (a GC heap limit) gives the reservation back. The gate
+        // word, if it was allocated, goes with the finalizer.
         try
         {
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            Commit = new CommitMap(pages, pageShift, memory, _region);
+            _gate = (int*)NativeBlocks.AllocZeroed(NativeBlocks.CacheLine);
             FaultInjection.Hit(FaultPoint.CreationAllocation);
             _descriptors = GC.AllocateArray<PageDescriptor>(pages, pinned: true);
             Desc = (PageDescriptor*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_descriptors));
@@ -56,7 +65,9 @@ internal sealed unsafe class Zone : IDisposable
         }
         catch
         {
-            Dispose();
+            ArenaMemory.Release(_region);
+            _region = default;
+            _memory = null;
             throw;
         }
         _free.AsSpan().Fill(PageList.Empty);
@@ -76,20 +87,13 @@ internal sealed unsafe class Zone : IDisposable
     public nint End => Base + ((nint)Pages << PageShift);
     public PageDescriptor* Desc { get; }
 
-    // Counters, all under Lock (summed across zones on read, so the fast path writes no shared atomic).
+    /// <summary>What of this zone is decommitted (kswapd's decommit step decides; allocations clear it).</summary>
+    public CommitMap Commit { get; }
+
+    /// <summary>Pages in the free areas (parked pages are not free). Written under <see cref="Lock"/>.</summary>
     public long FreePages;
-    public long Frees;
-    public long Pressure;
-    public long Reclaimed;
-    public long Laundered;
 
-    /// <summary>Allocations served by this zone, per <see cref="Policy.AllocationStep"/> (index = step).</summary>
-    public readonly long[] Steps = new long[Policy.AllocationStepInfo.Count];
-
-    /// <summary>Orders below this have per-CPU lists in this zone (set once by the arena).</summary>
-    public int PerCpuOrders;
-
-    // Watermarks (immutable after construction).
+    // Watermarks (handed in by the policy at construction; immutable afterwards).
     public long PagesMin;
     public long PagesLow;
     public long PagesHigh;
@@ -99,11 +103,50 @@ internal sealed unsafe class Zone : IDisposable
     public PageList InactiveDirty;
     public PageList InactiveClean;
 
-    /// <summary>Counts an allocation served by <paramref name="step"/>: memory_pressure goes up by one. Lock held.</summary>
-    public void CountServed(Policy.AllocationStep step)
+    /// <summary>
+    /// The gate word, alone on its cache line: how many orders k (from 0) pass step 1's watermark test
+    /// <c>free - (2^k - 1) &gt;= pages_low</c> now, capped at <see cref="GateLimit"/>; 0 while the gate is held.
+    /// Recomputed under <see cref="Lock"/> whenever free_pages changes, read without it by the fast paths, so
+    /// <c>order &lt; *Gate</c> is the fast path's one test for range, per-thread order and watermark.
+    /// </summary>
+    public int* Gate => _gate;
+
+    /// <summary>Orders the per-thread layer serves in this zone (the gate never opens past them). Set once.</summary>
+    public int GateLimit
     {
-        Steps[(int)step]++;
-        Pressure++;
+        get => _gateLimit;
+        set
+        {
+            lock (Lock)
+            {
+                _gateLimit = value;
+                UpdateGate();
+            }
+        }
+    }
+
+    /// <summary>Shuts the gate while allocations wait for frees (so frees reach the zone and wake them), or opens it. Lock held.</summary>
+    public void HoldGate(bool held)
+    {
+        _gateHeld = held;
+        UpdateGate();
+    }
+
+    /// <summary>Shuts the gate for good (dispose). Lock held.</summary>
+    public void CloseGate()
+    {
+        _gateClosed = true;
+        UpdateGate();
+    }
+
+    public bool GateHeld => _gateHeld || _gateClosed;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void UpdateGate()
+    {
+        long room = FreePages - PagesLow;
+        int open = room < 0 || _gateHeld || _gateClosed ? 0 : Math.Min(BitOperations.Log2((ulong)room + 1) + 1, _gateLimit);
+        Volatile.Write(ref *_gate, open);
     }
 
     /// <summary>Bytes of metadata: descriptors plus bitmaps.</summary>
@@ -133,6 +176,7 @@ internal sealed unsafe class Zone : IDisposable
             }
         }
         FreePages = Pages;
+        UpdateGate();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -159,8 +203,9 @@ internal sealed unsafe class Zone : IDisposable
     /// 2.4's <c>rmqueue</c>: takes the smallest free block of at least <paramref name="order"/>, splits the
     /// surplus down into the lower free areas, and returns the page index of a block of exactly that order,
     /// or -1. Refuses when the take would leave fewer than <paramref name="floor"/> free pages (the reserve).
+    /// The block's head is tagged as an allocated head owned by thread slot <paramref name="owner"/>.
     /// </summary>
-    public int RmQueue(int order, long floor)
+    public int RmQueue(int order, long floor, int owner)
     {
         if (FreePages - (1L << order) < floor)
             return -1;
@@ -176,41 +221,65 @@ internal sealed unsafe class Zone : IDisposable
                 current--;
                 AddFree(page + (1 << current), current);
             }
-            ref PageDescriptor d = ref Desc[page];
-            d.Flags = PageFlags.AllocatedHead;
-            d.Order = (byte)order;
-            d.Age = 0;
-            d.Owner = 0;
+            PageDescriptor.TagOf(ref Desc[page]) = PageDescriptor.HeadTag(owner, order);
             FreePages -= 1L << order;
+            Commit.Taken(page, order);
+            UpdateGate();
             return page;
         }
         return -1;
     }
 
     /// <summary>
-    /// Atomically moves a plain allocated head (flags exactly <see cref="PageFlags.AllocatedHead"/>) to
-    /// <paramref name="claimed"/>. Every transition out of that state by a free or a cache call goes through here,
-    /// so of two threads racing to free (or cache) one block exactly one wins; the other sees the new state and is
-    /// refused. Needs no lock: the per-CPU free path uses it lock-free.
+    /// A batch in one take: one block of order <paramref name="order"/> + <paramref name="split"/> cut into
+    /// 2^split blocks of <paramref name="order"/>, each tagged <paramref name="tag"/> (its order included), their
+    /// page indices written to <paramref name="into"/> lowest first. Returns how many (0: no such block, or the
+    /// take would leave fewer than <paramref name="floor"/> free pages). The pieces need no bitmap change: none
+    /// of them is free.
+    /// </summary>
+    public int RmQueueSplit(int order, int split, long floor, ulong tag, Span<int> into)
+    {
+        int head = RmQueue(order + split, floor, 0);
+        if (head < 0)
+            return 0;
+        int count = 1 << split;
+        for (int i = 0; i < count; i++)
+        {
+            int page = head + (i << order);
+            PageDescriptor.TagOf(ref Desc[page]) = tag;
+            into[i] = page;
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// Atomically replaces the tag <paramref name="expected"/> of <paramref name="page"/> with
+    /// <paramref name="claimed"/>. Every transition out of the allocated-head state that may race (a free, a cache
+    /// call) goes through here or through the owner thread's own plain store, which the per-thread layer's
+    /// handshake keeps apart from it; so of two threads racing to free one block exactly one wins.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryClaim(int page, PageFlags claimed)
-    {
-        ref ushort flags = ref Unsafe.As<PageFlags, ushort>(ref Desc[page].Flags);
-        return Interlocked.CompareExchange(ref flags, (ushort)claimed, (ushort)PageFlags.AllocatedHead) == (ushort)PageFlags.AllocatedHead;
-    }
+    public bool TryClaim(int page, ulong expected, ulong claimed)
+        => Interlocked.CompareExchange(ref PageDescriptor.TagOf(ref Desc[page]), claimed, expected) == expected;
 
     /// <summary>Why freeing <paramref name="page"/> as <paramref name="order"/> would be wrong, or Ok.</summary>
     public FastBuddyStatus CheckFree(int page, int order)
+        => CheckTag(page, order, Volatile.Read(ref PageDescriptor.TagOf(ref Desc[page])));
+
+    /// <summary>
+    /// The same from one snapshot of the page's tag, so that a racing change (a free claiming the block) cannot be
+    /// seen half: flags from before it and order from after.
+    /// </summary>
+    public FastBuddyStatus CheckTag(int page, int order, ulong tag)
     {
-        ref PageDescriptor d = ref Desc[page];
-        if ((d.Flags & PageFlags.AllocatedHead) != 0)
+        var flags = (PageFlags)(ushort)(tag >> PageDescriptor.FlagsShift);
+        if ((flags & PageFlags.AllocatedHead) != 0)
         {
-            if ((d.Flags & PageFlags.PerCpu) != 0)
+            if ((flags & (PageFlags.Parked | PageFlags.BulkMark)) != 0)
                 return FastBuddyStatus.DoubleFree;
-            if ((d.Flags & (PageFlags.Cached | PageFlags.Reclaiming)) != 0)
+            if ((flags & (PageFlags.Cached | PageFlags.Reclaiming)) != 0)
                 return FastBuddyStatus.Busy;
-            return d.Order == order ? FastBuddyStatus.Ok : FastBuddyStatus.OrderMismatch;
+            return (byte)(tag >> PageDescriptor.OrderShift) == order ? FastBuddyStatus.Ok : FastBuddyStatus.OrderMismatch;
         }
         return ClassifyNonHead(page);
     }
@@ -235,21 +304,15 @@ internal sealed unsafe class Zone : IDisposable
     }
 
     /// <summary>
-    /// 2.4's <c>__free_pages_ok</c>: returns a checked block to the free areas, merging with free buddies.
+    /// 2.4's <c>__free_pages_ok</c>: returns a checked (or claimed) block to the free areas, merging with free
+    /// buddies. Counting the free is the policy's business.
     /// </summary>
     public void FreeBlock(int page, int order)
     {
-        Frees++;
-        Pressure--; // raw: MemoryPressure applies the floor at 0 on read
-        ReleaseBlock(page, order);
-    }
-
-    /// <summary>Returns a block to the free areas without counting a free (per-CPU drains: counted when parked).</summary>
-    public void ReleaseBlock(int page, int order)
-    {
-        Desc[page].Flags = PageFlags.Freed;
+        PageDescriptor.TagOf(ref Desc[page]) = (ulong)PageFlags.Freed << PageDescriptor.FlagsShift;
         FreePages += 1L << order;
         Coalesce(page, order);
+        UpdateGate();
     }
 
     private void Coalesce(int page, int order)
@@ -291,6 +354,8 @@ internal sealed unsafe class Zone : IDisposable
         long grown = (1L << newOrder) - (1L << order);
         FreePages -= grown;
         Desc[page].Order = (byte)newOrder;
+        Commit.Taken(page, newOrder);
+        UpdateGate();
         return true;
     }
 
@@ -303,14 +368,20 @@ internal sealed unsafe class Zone : IDisposable
             FreePages += 1L << o;
             Coalesce(page + (1 << o), o);
         }
+        UpdateGate();
     }
 
+    /// <summary>Releases the zone's memory. The gate line stays (closed) for the zone object's life: fast paths may still read it.</summary>
     public void Dispose()
     {
+        CloseGate();
         if (_memory != null)
         {
-            ArenaMemory.Release(_memory);
+            ArenaMemory.Release(_region);
+            _region = default;
             _memory = null;
         }
     }
+
+    ~Zone() => NativeBlocks.Free(_gate);
 }

@@ -25,6 +25,44 @@ internal static class ArenaMetrics
         s_meter.CreateObservableCounter("fastbuddy.failures", () => Observe(s => s.Failures), "{allocation}", "Allocations that returned null.");
         s_meter.CreateObservableCounter("fastbuddy.reclaimed", () => Observe(s => s.Reclaimed), "{page}", "Cache pages reclaimed.");
         s_meter.CreateObservableCounter("fastbuddy.laundered", () => Observe(s => s.Laundered), "{page}", "Dirty cache pages written back.");
+        RegisterMemoryInstruments();
+    }
+
+    // ---------------------------------------------------------------- memory and the OS (per zone)
+
+    private static void RegisterMemoryInstruments()
+    {
+        s_meter.CreateObservableGauge("fastbuddy.memory.committed", () => ObserveZones(z => z.CommittedBytes), "By",
+            "Bytes of the zone that may be resident (handed out, or free but touched since last decommitted).");
+        s_meter.CreateObservableGauge("fastbuddy.memory.decommitted", () => ObserveZones(z => z.DecommittedBytes), "By",
+            "Bytes of the zone's free blocks given back to the operating system (or never touched).");
+        s_meter.CreateObservableCounter("fastbuddy.decommits", () => ObserveZones(z => z.Decommits), "{block}",
+            "Free blocks the decommit step has given back.");
+    }
+
+    /// <summary>One measurement per zone of every live arena, tagged with the arena's id and the zone's name.</summary>
+    private static IEnumerable<Measurement<long>> ObserveZones(Func<ZoneStats, long> read)
+    {
+        List<Measurement<long>> result = [];
+        lock (s_lock)
+        {
+            foreach ((int id, WeakReference<BuddyArena> weak) in s_arenas)
+            {
+                if (!weak.TryGetTarget(out BuddyArena? arena) || arena.IsDisposed)
+                    continue;
+                try
+                {
+                    foreach (ZoneStats zone in arena.GetStats().Zones)
+                        result.Add(new Measurement<long>(read(zone),
+                            new KeyValuePair<string, object?>("arena", id), new KeyValuePair<string, object?>("zone", zone.Name)));
+                }
+                catch (ObjectDisposedException)
+                {
+                    // disposed while we read it
+                }
+            }
+        }
+        return result;
     }
 
     public static void Register(BuddyArena arena)

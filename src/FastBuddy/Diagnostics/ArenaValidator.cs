@@ -11,14 +11,15 @@ namespace FastBuddy.Diagnostics;
 /// zone is exactly tiled by free and allocated blocks. Merge bitmaps: every pair bit equals "left free" XOR "right
 /// free" at that order, and no two buddies are free at the same order (they would have merged). Counters:
 /// free_pages is the sum of the free blocks. Page cache: each LRU list is well linked, holds only cached order-0
-/// heads flagged for that list, and every page flagged for a list is on it.
+/// heads flagged for that list, and every page flagged for a list is on it. Commit map: no allocated page is in a
+/// unit marked decommitted, and the decommitted bytes add up.
 /// </remarks>
 internal static unsafe class ArenaValidator
 {
     public static void Validate(BuddyArena arena)
     {
-        // Per-CPU lists change without locks: return them to the buddy system so that every count is exact.
-        arena.Policy.PerCpu.DrainAll();
+        // Magazines change without locks: return their blocks to the buddy system so that every count is exact.
+        arena.Policy.Magazines.DrainAll();
         foreach (Zone zone in arena.Zones)
         {
             lock (zone.Lock)
@@ -55,8 +56,10 @@ internal static unsafe class ArenaValidator
                 listed++;
             if ((f & PageFlags.Cached) != 0 && (isFree || order != 0))
                 Fail(z, $"page {page} is cached but is not an allocated order-0 page");
-            if ((f & PageFlags.PerCpu) != 0 && (isFree || order >= z.PerCpuOrders || (f & PageFlags.CacheState) != 0))
-                Fail(z, $"page {page} is marked as parked in a per-CPU list but is not a plain allocated block of a listed order");
+            if ((f & PageFlags.Parked) != 0)
+                Fail(z, $"page {page} is still marked as parked in a magazine after every magazine was drained");
+            if ((f & PageFlags.Cached) == 0 && !isFree && (d[page].Age != 0 || (f & ~(PageFlags.AllocatedHead | PageFlags.Freed | PageFlags.Reclaiming | PageFlags.Laundering)) != 0))
+                Fail(z, $"page {page} is an allocated head with stray state (flags {f}, age {d[page].Age})");
             page += 1 << order;
         }
 
@@ -83,6 +86,32 @@ internal static unsafe class ArenaValidator
         onLists += CheckCacheList(z, z.InactiveClean, PageFlags.OnInactiveClean, "inactive_clean");
         if (onLists != listed)
             Fail(z, $"{listed} pages are flagged as on an LRU list but the lists hold {onLists}");
+        ValidateCommitMap(z);
+    }
+
+    /// <summary>
+    /// The commit map: no page of an allocated block lies in a unit marked decommitted (madvise must never have
+    /// hit it, and every allocation clears its units), and the decommitted bytes are the sum of the marked units.
+    /// </summary>
+    private static void ValidateCommitMap(Zone z)
+    {
+        CommitMap map = z.Commit;
+        for (int page = 0; page < z.Pages; page += 1 << z.Desc[page].Order)
+        {
+            if ((z.Desc[page].Flags & PageFlags.FreeHead) != 0)
+                continue;
+            int last = (int)(((long)page + (1L << z.Desc[page].Order) - 1) >> map.UnitOrder);
+            for (int u = page >> map.UnitOrder; u <= last; u++)
+            {
+                if (map.IsMarked(u))
+                    Fail(z, $"allocated block at page {page} lies in decommitted unit {u}");
+            }
+        }
+        long marked = 0;
+        for (int u = 0; u < map.Units; u++)
+            marked += map.IsMarked(u) ? map.BytesOf(u) : 0;
+        if (marked != map.DecommittedBytes)
+            Fail(z, $"the commit map marks {marked} bytes decommitted but counts {map.DecommittedBytes}");
     }
 
     private static bool IsFreeHead(Zone z, int page, int order)

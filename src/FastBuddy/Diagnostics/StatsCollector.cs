@@ -14,30 +14,29 @@ internal static class StatsCollector
         var zoneStats = new ZoneStats[zones.Length];
         var steps = new long[AllocationStepInfo.Count];
         long total = 0, free = 0, parked = 0, active = 0, dirty = 0, clean = 0, frees = 0, reclaimed = 0, laundered = 0;
-        foreach (ThreadPageCache cache in policy.PerCpu.Snapshot)
+        long committed = 0, decommitted = 0, decommits = 0;
+        for (int i = 0; i < zones.Length; i++)
         {
-            for (int i = 0; i < zones.Length; i++)
-            {
-                steps[(int)AllocationStep.FastPath] += cache.Served(i);
-                frees += cache.Freed(i);
-            }
+            steps[(int)AllocationStep.FastPath] += policy.Magazines.ServedBlocks(i);
+            frees += policy.Magazines.FreedBlocks(i);
         }
         for (int i = 0; i < zones.Length; i++)
         {
             Zone z = zones[i];
+            ZoneAccount account = policy.Account(z);
             var blocks = new long[z.MaxOrder];
             lock (z.Lock)
             {
                 for (int order = 0; order < blocks.Length; order++)
                     blocks[order] = z.FreeBlocks(order);
                 for (int s = 0; s < steps.Length; s++)
-                    steps[s] += z.Steps[s];
+                    steps[s] += account.Steps[s];
                 zoneStats[i] = new ZoneStats
                 {
                     Name = z.Name,
                     Pages = z.Pages,
                     FreePages = z.FreePages,
-                    PerCpuPages = policy.PerCpu.ParkedPages(i),
+                    PerCpuPages = policy.Magazines.ParkedPages(i),
                     PagesMin = z.PagesMin,
                     PagesLow = z.PagesLow,
                     PagesHigh = z.PagesHigh,
@@ -45,10 +44,13 @@ internal static class StatsCollector
                     InactiveDirtyPages = z.InactiveDirty.Count,
                     InactiveCleanPages = z.InactiveClean.Count,
                     FreeBlocks = blocks,
+                    CommittedBytes = ((long)z.Pages << z.PageShift) - z.Commit.DecommittedBytes,
+                    DecommittedBytes = z.Commit.DecommittedBytes,
+                    Decommits = z.Commit.Decommits,
                 };
-                frees += z.Frees;
-                reclaimed += z.Reclaimed;
-                laundered += z.Laundered;
+                frees += account.Frees;
+                reclaimed += account.Reclaimed;
+                laundered += account.Laundered;
             }
             ZoneStats zs = zoneStats[i];
             total += zs.Pages;
@@ -57,6 +59,9 @@ internal static class StatsCollector
             active += zs.ActivePages;
             dirty += zs.InactiveDirtyPages;
             clean += zs.InactiveCleanPages;
+            committed += zs.CommittedBytes;
+            decommitted += zs.DecommittedBytes;
+            decommits += zs.Decommits;
         }
         steps[(int)AllocationStep.Failed] = policy.Failures;
         long allocations = 0;
@@ -77,6 +82,9 @@ internal static class StatsCollector
             Failures = policy.Failures,
             Reclaimed = reclaimed,
             Laundered = laundered,
+            CommittedBytes = committed,
+            DecommittedBytes = decommitted,
+            Decommits = decommits,
             FreePagesMin = policy.Pressure.FreePagesMin,
             FreePagesLow = policy.Pressure.FreePagesLow,
             FreePagesHigh = policy.Pressure.FreePagesHigh,

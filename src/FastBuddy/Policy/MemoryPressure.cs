@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FastBuddy.Buddy;
+using FastBuddy.PerThread;
 
 namespace FastBuddy.Policy;
 
@@ -8,8 +9,8 @@ namespace FastBuddy.Policy;
 /// free_shortage() and inactive_shortage(), summed over the zones on read.
 /// </summary>
 /// <remarks>
-/// memory_pressure lives in the zones (one counter each, written under the zone lock by rmqueue, free and
-/// reclaim_page) and in the per-CPU lists (blocks served minus blocks freed, written by their threads), so that no
+/// memory_pressure lives in the zones' accounts (one counter each, written under the zone lock by rmqueue, free and
+/// reclaim_page) and in the magazines (blocks served minus blocks freed, kept by their threads), so that no
 /// allocation writes a shared counter; the floor at 0 and the decay (<c>p -= p &gt;&gt; 6</c> per second, applied by
 /// kswapd once a second or lazily on read) are one adjustment on top of their sum. The sums read the
 /// zones' counters without their locks: they steer heuristics, as in the kernel, and are never used for accounting.
@@ -17,17 +18,19 @@ namespace FastBuddy.Policy;
 internal sealed class MemoryPressure
 {
     private readonly Zone[] _zones;
-    private readonly PerCpuLists _perCpu;
+    private readonly ZoneAccount[] _accounts;
+    private readonly ThreadMagazines _magazines;
     private readonly long _totalPages;
     private readonly Lock _adjustLock = new();
     private long _lastDecay = Stopwatch.GetTimestamp();
     private long _adjustment;
 
-    public MemoryPressure(Zone[] zones, PerCpuLists perCpu)
+    public MemoryPressure(ZoneAccount[] accounts, ThreadMagazines magazines)
     {
-        _zones = zones;
-        _perCpu = perCpu;
-        foreach (Zone z in zones)
+        _accounts = accounts;
+        _zones = Array.ConvertAll(accounts, a => a.Zone);
+        _magazines = magazines;
+        foreach (Zone z in _zones)
         {
             _totalPages += z.Pages;
             FreePagesMin += z.PagesMin;
@@ -86,13 +89,8 @@ internal sealed class MemoryPressure
     private long RawSum()
     {
         long sum = 0;
-        foreach (ThreadPageCache cache in _perCpu.Snapshot)
-        {
-            for (int z = 0; z < _zones.Length; z++)
-                sum += cache.Served(z) - cache.Freed(z);
-        }
-        foreach (Zone z in _zones)
-            sum += Volatile.Read(ref z.Pressure);
+        for (int z = 0; z < _zones.Length; z++)
+            sum += _magazines.ServedBlocks(z) - _magazines.FreedBlocks(z) + Volatile.Read(ref _accounts[z].Pressure);
         return sum;
     }
 

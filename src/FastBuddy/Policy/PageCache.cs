@@ -54,13 +54,15 @@ internal sealed unsafe class PageCache
     {
         Zone zone = _arena.Locate(p, out int page);
         int ownerIndex = IndexOf(owner);
+        // Claimed like a free (outside the zone lock: the claim may shut the block's owner thread out first), so
+        // that of a racing free and this call exactly one wins; the loser is told what the winner left.
+        PageFlags flags = PageFlags.AllocatedHead | PageFlags.Cached | (dirty ? PageFlags.Dirty : 0);
+        ulong cached = (uint)ownerIndex | (ulong)flags << PageDescriptor.FlagsShift | (ulong)StartAge << 56;
+        FastBuddyStatus status = _arena.Policy.FreePath.ClaimForFree(zone, page, 0, cached);
         lock (zone.Lock)
         {
-            ref PageDescriptor d = ref RequireOrderZeroHead(zone, page, (nint)p);
-            while (!zone.TryClaim(page, PageFlags.AllocatedHead | PageFlags.Cached | (dirty ? PageFlags.Dirty : 0)))
-                RequireOrderZeroHead(zone, page, (nint)p); // a racing free won: this throws what it left
-            d.Owner = ownerIndex;
-            d.Age = StartAge;
+            if (status != FastBuddyStatus.Ok)
+                RequireOrderZeroHead(zone, page, (nint)p);
             Link(zone, page, PageFlags.OnActive);
         }
     }

@@ -66,8 +66,8 @@ internal sealed unsafe class Reclaim
                 owner = d.Owner;
                 PageCache.Leave(zone, page);
                 d.Flags |= PageFlags.Reclaiming; // from here on CacheRemove returns false: Evict is final
-                zone.Reclaimed++;
-                zone.Pressure++;
+                _arena.Policy.Account(zone).Reclaimed++;
+                _arena.Policy.Account(zone).Pressure++;
                 victim = page;
                 break;
             }
@@ -95,7 +95,7 @@ internal sealed unsafe class Reclaim
                 return -1;
             zone.Desc[victim].Flags &= ~PageFlags.Reclaiming;
             if (forCaller)
-                zone.CountServed(AllocationStep.DirectReclaim);
+                _arena.Policy.Account(zone).CountServed(AllocationStep.DirectReclaim);
         }
         return victim;
     }
@@ -119,7 +119,10 @@ internal sealed unsafe class Reclaim
     public void FreeReclaimed(Zone zone, int page)
     {
         lock (zone.Lock)
+        {
             zone.FreeBlock(page, 0);
+            _arena.Policy.Account(zone).CountFree();
+        }
         _frees.Signal();
     }
 
@@ -227,7 +230,7 @@ internal sealed unsafe class Reclaim
                 {
                     d.Flags &= ~PageFlags.Dirty;
                     PageCache.Move(zone, page, PageFlags.OnInactiveClean);
-                    zone.Laundered++;
+                    _arena.Policy.Account(zone).Laundered++;
                     cleaned++;
                 }
             }

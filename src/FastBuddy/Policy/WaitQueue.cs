@@ -15,9 +15,13 @@ internal sealed class WaitQueue
     private const int SliceMilliseconds = 20;
 
     private readonly object _gate = new();
+    private readonly Action? _waitersChanged;
     private long _sequence;
     private int _waiters;
     private volatile bool _closed;
+
+    /// <param name="waitersChanged">Called after the first waiter comes and after the last one goes.</param>
+    public WaitQueue(Action? waitersChanged = null) => _waitersChanged = waitersChanged;
 
     public bool IsClosed => _closed;
 
@@ -25,9 +29,17 @@ internal sealed class WaitQueue
     public bool HasWaiters => Volatile.Read(ref _waiters) != 0;
 
     /// <summary>Announces a waiter before its last look, so that no signal between that look and the wait is missed.</summary>
-    public void Register() => Interlocked.Increment(ref _waiters);
+    public void Register()
+    {
+        if (Interlocked.Increment(ref _waiters) == 1)
+            _waitersChanged?.Invoke();
+    }
 
-    public void Unregister() => Interlocked.Decrement(ref _waiters);
+    public void Unregister()
+    {
+        if (Interlocked.Decrement(ref _waiters) == 0)
+            _waitersChanged?.Invoke();
+    }
 
     public long Sequence => Volatile.Read(ref _sequence);
 
@@ -63,7 +75,7 @@ internal sealed class WaitQueue
     /// </summary>
     public bool Wait(long seen, long deadline)
     {
-        Interlocked.Increment(ref _waiters);
+        Register();
         try
         {
             while (!_closed)
@@ -85,7 +97,7 @@ internal sealed class WaitQueue
         }
         finally
         {
-            Interlocked.Decrement(ref _waiters);
+            Unregister();
         }
     }
 }

@@ -157,12 +157,10 @@ public sealed unsafe class PerCpuListTests
     public void ParkedPages_OfOtherThreads_AreDrained_WhenAnAllocationIsAboutToFail()
     {
         using BuddyArena arena = NewArena(bytes: 4 << 20); // 1024 pages: lists hold up to 16 order-0 pages
-        var held = new List<nint>();
-        void* p;
-        while ((p = arena.AllocPages(0, AllocFlags.MemAlloc)) != null)
-            held.Add((nint)p);
-        Assert.Equal(0, arena.GetStats().FreePages);
-        // Another (live) thread frees ten pages: they are parked in its list, not free.
+        long low = arena.GetStats().Zones[0].PagesLow;
+        List<nint> held = FastBuddy.Tests.PolicySupport.ArenaState.TakeFromZone(arena, low + 20);
+        // Another (live) thread frees ten pages while the zone is above pages_low: they are parked in its list,
+        // not free; then the zone is emptied.
         using var freed = new ManualResetEventSlim();
         using var finish = new ManualResetEventSlim();
         var other = new Thread(() =>
@@ -175,6 +173,7 @@ public sealed unsafe class PerCpuListTests
         other.Start();
         freed.Wait();
         held.RemoveRange(0, 10);
+        held.AddRange(FastBuddy.Tests.PolicySupport.ArenaState.TakeFromZone(arena, 0));
         Assert.Equal(10, arena.GetStats().PerCpuPages);
         Assert.Equal(0, arena.GetStats().FreePages);
 
@@ -197,19 +196,14 @@ public sealed unsafe class PerCpuListTests
         ArenaStats start = arena.GetStats();
         long low = start.Zones[0].PagesLow;
         var held = new List<nint>();
-        void* p;
-        while (arena.GetStats().FreePages >= low && (p = arena.AllocPages(0, AllocFlags.MemAlloc)) != null)
-            held.Add((nint)p);
-        arena.Validate(); // drain: what is free is in the free area now
-        while (arena.GetStats().FreePages >= low)
-        {
+        for (int i = 0; i < 8; i++)
             held.Add((nint)arena.AllocPages(0, AllocFlags.MemAlloc));
-            arena.Validate();
-        }
-        long stepsBefore = arena.GetStats().Steps.FastPath;
+        arena.Validate(); // drain: what is free is in the free area now
         nint parked = held[^1];
-        arena.FreePages((void*)parked, 0);
+        arena.FreePages((void*)parked, 0); // above pages_low: parked
         held.RemoveAt(held.Count - 1);
+        held.AddRange(FastBuddy.Tests.PolicySupport.ArenaState.TakeFromZone(arena, low - 1));
+        long stepsBefore = arena.GetStats().Steps.FastPath;
         Assert.Equal(1, arena.GetStats().PerCpuPages);
         void* q = arena.AllocPages(0, AllocFlags.Atomic);
         Assert.True(q != null);

@@ -40,7 +40,7 @@ public sealed unsafe class MemoryPressureTests
             pages.Add((nint)arena.AllocPages(0));
         Zone zone = ArenaState.ZoneOf(arena);
         lock (zone.Lock)
-            zone.Pressure = 3; // as if it had decayed
+            arena.Policy.Account(zone).Pressure = 3; // as if it had decayed
 
         foreach (nint p in pages)
             arena.FreePages((void*)p, 0);
@@ -118,7 +118,7 @@ public sealed unsafe class MemoryPressureTests
         using BuddyArena arena = Create();
         Zone zone = ArenaState.ZoneOf(arena);
         lock (zone.Lock)
-            zone.Pressure = 100_000; // >> 6 = 1562
+            arena.Policy.Account(zone).Pressure = 100_000; // >> 6 = 1562
 
         ArenaStats s = arena.GetStats();
         Assert.Equal(100_000, s.MemoryPressure);
@@ -132,7 +132,7 @@ public sealed unsafe class MemoryPressureTests
         using BuddyArena arena = Create();
         Zone zone = ArenaState.ZoneOf(arena);
         lock (zone.Lock)
-            zone.Pressure = 6400;
+            arena.Policy.Account(zone).Pressure = 6400;
         // Pretend the last decay was 2.5 seconds ago.
         FieldInfo last = typeof(MemoryPressure).GetField("_lastDecay", BindingFlags.NonPublic | BindingFlags.Instance)!;
         last.SetValue(arena.Policy.Pressure, Stopwatch.GetTimestamp() - (long)(2.5 * Stopwatch.Frequency));

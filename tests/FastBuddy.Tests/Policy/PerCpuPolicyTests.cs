@@ -4,9 +4,10 @@ using static FastBuddy.Tests.PolicySupport.PolicyArena;
 namespace FastBuddy.Tests.Policy;
 
 /// <summary>
-/// The policy's side of the per-CPU lists (SPEC section 4): parked pages count as not free, are handed out only
-/// after the step-1 watermark check, and are drained whenever the slow path is about to fail. (Validate drains the
-/// lists too, so these tests call it only at the end.) Zone of 256 pages: order-0 lists of 4 pages.
+/// The policy's side of the per-thread magazines: parked pages count as not free, are handed out only after the
+/// step-1 watermark check (the zone's gate), a free parks only while that check passes, and parked pages are
+/// drained whenever the slow path is about to fail. (Validate drains the magazines too, so these tests call it
+/// only at the end.) Zone of 256 pages: order-0 lists of 4 pages.
 /// </summary>
 public sealed unsafe class PerCpuPolicyTests
 {
@@ -16,7 +17,7 @@ public sealed unsafe class PerCpuPolicyTests
     public void ParkedPages_CountAsNotFree()
     {
         using BuddyArena arena = CreateWithLists();
-        List<nint> held = ArenaState.DrainTo(arena, Low - 1);
+        List<nint> held = ArenaState.TakeFromZone(arena, Low + 8);
         ArenaStats before = arena.GetStats();
 
         arena.FreePages((void*)held[0], 0);
@@ -29,12 +30,29 @@ public sealed unsafe class PerCpuPolicyTests
     }
 
     [Fact]
-    public void ParkedPage_IsNotHandedOutBelowPagesLow_TheWatermarkCheckComesFirst()
+    public void FreeBelowPagesLow_GoesStraightToTheZone_NotToTheMagazine()
     {
         using BuddyArena arena = CreateWithLists();
         List<nint> held = ArenaState.DrainTo(arena, Low - 1);
+        ArenaStats before = arena.GetStats();
+
         arena.FreePages((void*)held[0], 0);
-        arena.FreePages((void*)held[1], 0);
+
+        ArenaStats after = arena.GetStats();
+        Assert.Equal(before.FreePages + 1, after.FreePages);
+        Assert.Equal(before.PerCpuPages, after.PerCpuPages);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void ParkedPage_IsNotHandedOutBelowPagesLow_TheWatermarkCheckComesFirst()
+    {
+        using BuddyArena arena = CreateWithLists();
+        List<nint> held = ArenaState.TakeFromZone(arena, Low + 8);
+        nint first = held[0], second = held[1];
+        arena.FreePages((void*)first, 0);
+        arena.FreePages((void*)second, 0);
+        held.AddRange(ArenaState.TakeFromZone(arena, Low - 1));
         long parked = arena.GetStats().PerCpuPages;
         Assert.True(parked >= 2);
         StepCounts before = StepCounts.Read(arena);
@@ -43,8 +61,8 @@ public sealed unsafe class PerCpuPolicyTests
 
         // free 31 < pages_low: no fast path, so no parked page; step 4 takes one from the free area.
         Assert.True(p != null);
-        Assert.NotEqual(held[0], (nint)p);
-        Assert.NotEqual(held[1], (nint)p);
+        Assert.NotEqual(first, (nint)p);
+        Assert.NotEqual(second, (nint)p);
         Assert.Equal(StepCounts.Of(min: 1), StepCounts.Read(arena) - before);
         Assert.Equal(parked, arena.GetStats().PerCpuPages);
         Assert.Equal(Low - 2, ArenaState.Free(arena));
@@ -55,9 +73,8 @@ public sealed unsafe class PerCpuPolicyTests
     public void ParkedPages_AreDrainedBeforeAnAtomicCallerFails()
     {
         using BuddyArena arena = CreateWithLists();
-        List<nint> held = ArenaState.DrainTo(arena, Floor);
-        arena.FreePages((void*)held[0], 0);
-        arena.FreePages((void*)held[1], 0);
+        List<nint> held = ArenaState.ParkThenDrainTo(arena, parked: 2, free: Floor);
+        Assert.Equal(2, arena.GetStats().PerCpuPages);
         Assert.Equal(Floor, ArenaState.Free(arena));
         StepCounts before = StepCounts.Read(arena);
 
@@ -74,7 +91,7 @@ public sealed unsafe class PerCpuPolicyTests
     public void PagesParkedByAnotherLiveThread_AreDrainedBeforeAWaitingCallerFails()
     {
         using BuddyArena arena = CreateWithLists(allocWait: TimeSpan.FromSeconds(5));
-        List<nint> held = ArenaState.DrainTo(arena, Min);
+        List<nint> held = ArenaState.TakeFromZone(arena, Low + 8);
         using var parkedThem = new ManualResetEventSlim();
         using var finish = new ManualResetEventSlim();
         var other = new Thread(() =>
@@ -86,6 +103,7 @@ public sealed unsafe class PerCpuPolicyTests
         });
         other.Start();
         Assert.True(parkedThem.Wait(TimeSpan.FromSeconds(5)));
+        held.AddRange(ArenaState.TakeFromZone(arena, Min));
         Assert.Equal(2, arena.GetStats().PerCpuPages);
         Assert.Equal(Min, ArenaState.Free(arena));
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -37,6 +37,38 @@ internal static unsafe class ArenaState
         return taken;
     }
 
+    /// <summary>
+    /// Takes order-0 pages straight from the zone's free area (under its lock, past every magazine and counter) until
+    /// it has <paramref name="free"/> free pages: for scenarios whose parked pages were parked while the zone was
+    /// still above pages_low (a free below it goes straight to the zone).
+    /// </summary>
+    public static List<nint> TakeFromZone(BuddyArena arena, long free, int zone = 0)
+    {
+        var taken = new List<nint>();
+        Zone z = ZoneOf(arena, zone);
+        lock (z.Lock)
+        {
+            while (z.FreePages > free)
+                taken.Add((nint)z.Address(z.RmQueue(0, 0, 0)));
+        }
+        return taken;
+    }
+
+    /// <summary>
+    /// Parks <paramref name="parked"/> pages in the calling thread's magazine (freed while the zone is above
+    /// pages_low), then takes the zone down to <paramref name="free"/> free pages. Returns every page still held.
+    /// </summary>
+    public static List<nint> ParkThenDrainTo(BuddyArena arena, int parked, long free, int zone = 0)
+    {
+        Zone z = ZoneOf(arena, zone);
+        List<nint> held = TakeFromZone(arena, Math.Max(free, z.PagesLow + 2L * parked), zone);
+        for (int i = 0; i < parked; i++)
+            arena.FreePages((void*)held[i], 0);
+        held.RemoveRange(0, parked);
+        held.AddRange(TakeFromZone(arena, free, zone));
+        return held;
+    }
+
     /// <summary>Allocates <paramref name="count"/> order-0 pages (MemAlloc, zonelist 0) and puts them into the page cache.</summary>
     public static List<nint> AddToCache(BuddyArena arena, IPageOwner owner, int count, bool dirty, int zone = 0)
     {
