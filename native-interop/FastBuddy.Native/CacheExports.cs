@@ -60,7 +60,10 @@ internal static unsafe class CacheExports
         }
     }
 
-    /// <summary>FB_OK: the page is the host's again; FB_ERR_RECLAIMED: the arena chose it for eviction first.</summary>
+    /// <summary>
+    /// FB_OK: the page is the host's again; FB_ERR_RECLAIMED: the arena chose it for eviction first;
+    /// FB_ERR_INVALID_ARGUMENT: a live page that is not in the cache (never cached, or already removed).
+    /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "fb_cache_remove")]
     public static int CacheRemove(nint arena, void* page)
     {

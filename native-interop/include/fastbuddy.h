@@ -47,7 +47,7 @@ extern "C" {
 #define FB_ERR_ORDER_MISMATCH  6 /* the order does not match the order the block was allocated with */
 #define FB_ERR_CORRUPT         7 /* an internal invariant is broken (fb_validate), or an unexpected internal error */
 #define FB_ERR_BUSY            8 /* the page is in the page cache: fb_cache_remove it first */
-#define FB_ERR_RECLAIMED       9 /* fb_cache_remove: the arena already reclaimed the page (its evict ran or runs) */
+#define FB_ERR_RECLAIMED       9 /* fb_cache_remove: the arena chose the page for eviction since it was last cached (its evict runs or ran) */
 
 /* -------------------------------------------------------------------- flags */
 /* Same values as the C# enum FastBuddy.AllocFlags (the 2.4 gfp mask). */
@@ -240,7 +240,7 @@ int fb_free_pages_bulk(fb_arena* arena, void* const* pages, size_t count);
 /* Allocates at least `bytes` (1 .. largest block) as a power-of-two block of pages; NULL on failure (fb_last_error). Free with fb_free. */
 void* fb_alloc(fb_arena* arena, size_t bytes, uint32_t flags);
 
-/* Resizes a block from fb_alloc/fb_alloc_pages (in place when possible, else moves and copies): NULL p allocates, 0 bytes frees and returns NULL; on failure returns NULL and p is untouched. */
+/* Resizes a block from fb_alloc/fb_alloc_pages (in place when possible, else moves and copies): NULL p allocates, 0 bytes frees and returns NULL; on failure returns NULL and p is untouched. Unknown flag bits are FB_ERR_INVALID_ARGUMENT always, even when no allocation would be needed. */
 void* fb_realloc(fb_arena* arena, void* p, size_t bytes, uint32_t flags);
 
 /* Frees a block of any order (the order is known); NULL p: no-op (FB_OK). */
@@ -270,7 +270,7 @@ int fb_cache_touch(fb_arena* arena, void* page);
 /* Marks a cached page dirty: it needs writeback before it can be reclaimed. */
 int fb_cache_mark_dirty(fb_arena* arena, void* page);
 
-/* Takes a page out of the cache, still allocated and the host's again: FB_OK; FB_ERR_RECLAIMED if the arena already chose it for eviction (evict runs or ran: the page is no longer the host's). */
+/* Takes a page out of the cache, still allocated and the host's again: FB_OK, and from then on no callback of the page starts (a writeback already running finishes: it is the host's own code). FB_ERR_RECLAIMED if the arena chose it for eviction since it was last cached (evict runs or ran: the page is no longer the host's). FB_ERR_INVALID_ARGUMENT if it is a live order-0 page that is not in the cache (never cached, or already removed); FB_ERR_NOT_OWNED, FB_ERR_NOT_A_BLOCK, FB_ERR_DOUBLE_FREE or FB_ERR_ORDER_MISMATCH if it is not a live order-0 page at all. */
 int fb_cache_remove(fb_arena* arena, void* page);
 
 /* Fills *stats (stats->struct_size must be set, at least FB_STATS_MIN_SIZE; only that many bytes are written). */

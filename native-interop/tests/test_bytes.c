@@ -107,6 +107,27 @@ FB_TEST(realloc_zero_frees)
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
 
+FB_TEST(realloc_rejects_unknown_flags_even_in_place)
+{
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    char* p = (char*)fb_alloc(a, 4 * PAGE, FB_KERNEL);
+    REQUIRE(p != NULL);
+    memset(p, 0x5A, 4 * PAGE);
+    /* shrinking, keeping the size and freeing need no allocation: the flags are still checked first */
+    size_t sizes[] = { 2 * PAGE, 4 * PAGE, 0 };
+    for (int i = 0; i < 3; i++) {
+        CHECK(fb_realloc(a, p, sizes[i], 0x1000u) == NULL);
+        CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+        CHECK_EQ(fb_usable_size(a, p), 4 * PAGE);
+    }
+    for (size_t i = 0; i < 4 * PAGE; i++)
+        if (p[i] != 0x5A) { CHECK(p[i] == 0x5A); break; }
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
 FB_TEST(realloc_grows_and_keeps_contents)
 {
     fb_arena* a = fbt_arena(4 * MIB);

@@ -138,10 +138,18 @@ FB_TEST(cache_remove_of_uncached_page)
     REQUIRE(a != NULL);
     void* page = fb_alloc_pages(a, 0, FB_KERNEL);
     REQUIRE(page != NULL);
-    /* never cached: the arena answers "not in the cache any more" (not an error in C#: CacheRemove returns false) */
-    int status = fb_cache_remove(a, page);
-    CHECK(status == FB_ERR_RECLAIMED || status == FB_ERR_INVALID_ARGUMENT);
+    /* never cached: not in the page cache, so a bad argument (FB_ERR_RECLAIMED would say "evict runs or ran") */
+    CHECK_STATUS(fb_cache_remove(a, page), FB_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    /* cached and taken back: a second remove finds it out of the cache again */
+    atomic_int calls = 0;
+    CHECK_STATUS(fb_cache_add(a, page, &forbidden_ops, &calls, 1), FB_OK);
+    CHECK_STATUS(fb_cache_remove(a, page), FB_OK);
+    CHECK_STATUS(fb_cache_remove(a, page), FB_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(atomic_load(&calls), 0);
     CHECK_STATUS(fb_free_pages(a, page, 0), FB_OK);
+    /* a free page is not a cached one either */
+    CHECK_STATUS(fb_cache_remove(a, page), FB_ERR_DOUBLE_FREE);
     CHECK_ARENA(a, 256);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }

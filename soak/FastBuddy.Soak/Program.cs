@@ -6,7 +6,7 @@ using FastBuddy.Soak;
 // The soak: two arenas (background reclaim on, off) under a mixed workload of short-lived threads with a page
 // cache, for a set time; samples resident memory and the per-thread registry, validates periodically, and ends with
 // every page accounted for. Not part of the test command: run it with soak/run.sh --minutes N.
-int minutes = 10, seconds = 0, threads = 3;
+int minutes = 10, seconds = 0, threads = 3, perCpuPages = 64;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -14,16 +14,17 @@ for (int i = 0; i < args.Length; i++)
         case "--minutes" when i + 1 < args.Length: minutes = int.Parse(args[++i]); break;
         case "--seconds" when i + 1 < args.Length: minutes = 0; seconds = int.Parse(args[++i]); break;
         case "--threads" when i + 1 < args.Length: threads = int.Parse(args[++i]); break;
+        case "--per-cpu-pages" when i + 1 < args.Length: perCpuPages = int.Parse(args[++i]); break;
         default:
-            Console.Error.WriteLine("usage: FastBuddy.Soak [--minutes N | --seconds N] [--threads PER_ARENA]");
+            Console.Error.WriteLine("usage: FastBuddy.Soak [--minutes N | --seconds N] [--threads PER_ARENA] [--per-cpu-pages N (0: no magazines)]");
             return 2;
     }
 }
 TimeSpan duration = minutes > 0 ? TimeSpan.FromMinutes(minutes) : TimeSpan.FromSeconds(seconds);
-return new Soak(duration, threads).Run();
+return new Soak(duration, threads, perCpuPages).Run();
 
 /// <summary>The soak run: arenas, supervisors, the monitor and the summary.</summary>
-internal sealed class Soak(TimeSpan duration, int threadsPerArena)
+internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPages)
 {
     private const int ValidateEveryMs = 5000;
     private static readonly int ReportEveryMs = int.TryParse(Environment.GetEnvironmentVariable("SOAK_REPORT_MS"), out int ms) ? ms : 60_000;
@@ -44,15 +45,15 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena)
 
     public int Run()
     {
-        _lanes.Add(new Lane("background-reclaim", NewArena(background: true)));
-        _lanes.Add(new Lane("caller-reclaim", NewArena(background: false)));
+        _lanes.Add(new Lane("background-reclaim", NewArena(background: true, perCpuPages)));
+        _lanes.Add(new Lane("caller-reclaim", NewArena(background: false, perCpuPages)));
         var clock = Stopwatch.StartNew();
         foreach (Lane lane in _lanes)
         {
             lane.Supervisor = new Thread(() => Supervise(lane)) { Name = $"soak {lane.Name}" };
             lane.Supervisor.Start();
         }
-        Console.WriteLine($"soak: {duration.TotalMinutes:0.#} min, {threadsPerArena} threads per arena, arenas: {string.Join(", ", _lanes.Select(l => l.Name))}");
+        Console.WriteLine($"soak: {duration.TotalMinutes:0.#} min, {threadsPerArena} threads per arena, per-thread lists of {perCpuPages} pages, arenas: {string.Join(", ", _lanes.Select(l => l.Name))}");
         long nextValidate = ValidateEveryMs, nextReport = ReportEveryMs;
         while (clock.Elapsed < duration)
         {
@@ -76,9 +77,14 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena)
         return Summary(clock.Elapsed, accounted);
     }
 
-    private static BuddyArena NewArena(bool background)
+    private static BuddyArena NewArena(bool background, int perCpuPages)
     {
-        var options = new ArenaOptions { BackgroundReclaim = background, AllocWaitTimeout = TimeSpan.FromMilliseconds(50) };
+        var options = new ArenaOptions
+        {
+            BackgroundReclaim = background,
+            AllocWaitTimeout = TimeSpan.FromMilliseconds(50),
+            PerCpuPages = perCpuPages,
+        };
         options.Zones.Add(new ZoneOptions("DMA", 8 << 20));
         options.Zones.Add(new ZoneOptions("Normal", 24 << 20));
         return new BuddyArena(options);
@@ -121,13 +127,17 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena)
         }
         catch (Exception e)
         {
-            lane.Counters.Error($"worker threw {e.GetType().Name}: {e.Message}");
+            lane.Counters.Error($"worker threw {e.GetType().Name}: {e.Message} at {TopFrames(e)}");
         }
         finally
         {
             Interlocked.Decrement(ref lane.Counters.ThreadsAlive);
         }
     }
+
+    /// <summary>The first frames of an exception's stack, on one line (enough to find the code that threw).</summary>
+    private static string TopFrames(Exception e)
+        => string.Join(" < ", (e.StackTrace ?? "").Split('\n', StringSplitOptions.TrimEntries).Take(3));
 
     private void Sample(double seconds)
     {

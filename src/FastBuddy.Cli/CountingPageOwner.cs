@@ -27,22 +27,14 @@ internal sealed unsafe class CountingPageOwner : IPageOwner
             _pages.Add((nint)page);
     }
 
+    // In address order: the arena's behaviour must not depend on where the OS put its memory.
     public nint[] Snapshot()
     {
+        nint[] pages;
         lock (_lock)
-            return [.. _pages];
-    }
-
-    // Runs action only while the page is still this owner's (Evict waits for the lock, so it cannot finish meanwhile).
-    public bool WhileCached(void* page, Action<nint> action)
-    {
-        lock (_lock)
-        {
-            if (!_pages.Contains((nint)page))
-                return false;
-            action((nint)page);
-            return true;
-        }
+            pages = [.. _pages];
+        Array.Sort(pages);
+        return pages;
     }
 
     public void Forget(void* page)

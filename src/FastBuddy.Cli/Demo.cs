@@ -1,68 +1,108 @@
 namespace FastBuddy.Cli;
 
-// The "demo" command: a two-zone arena with background reclaim, a mixed workload, page-cache pressure, and the
-// arena's state before, under pressure and after everything is given back.
+// What the demo verb was asked for.
+internal sealed record DemoSettings(ArenaShape Shape, int Seed, int Steps, int Requests, bool Json, string Live);
+
+// The "demo" verb: the seed's policy told phase by phase on a two-zone arena. Each phase says what it does, runs
+// under the live view, then kswapd's pass runs (a fixed point: there is no background thread, so one seed gives
+// one run) and the phase's counters, the buddyinfo table, the watermarks and the LRU lists are shown. At the end
+// everything is given back, Validate() drains the per-thread lists, and the final table must show every page free.
 internal static class Demo
 {
-    private const nuint MiB = 1 << 20;
-
-    public static int Run(TextWriter output, int seed, int steps)
+    public static int Run(DemoSettings settings, TextWriter output, TextWriter error)
     {
-        var options = new ArenaOptions
+        bool story = !settings.Json;
+        TextWriter narration = story ? output : TextWriter.Null;
+        // While a phase runs the live view owns the screen: the workload's notes and the arena's log wait here.
+        var phaseLog = new StringWriter();
+        var logger = new TextLogger(story ? phaseLog : error);
+        var lifetime = System.Diagnostics.Stopwatch.StartNew();
+        using BuddyArena arena = settings.Shape.Create(logger);
+        int maxOrder = arena.MaxOrder;
+
+        narration.WriteLine($"fastbuddy demo: {settings.Shape.Describe()}, seed {settings.Seed}");
+        narration.WriteLine("kswapd's pass (Balance) runs after each phase instead of on a background thread.");
+        narration.WriteLine();
+        narration.WriteLine(Legend.Text);
+        StatsReport.Print(narration, "fresh arena", arena.GetStats(), maxOrder);
+
+        LiveView live = story ? LiveView.Choose(settings.Live, output, arena) : new NoLiveView();
+        var workload = new Workload(arena, settings.Seed, phaseLog);
+        IReadOnlyList<Phase> phases = Phases.Create(settings.Steps, settings.Requests);
+        var counters = new List<PhaseCounters>();
+        for (int i = 0; i < phases.Count; i++)
         {
-            PageSize = 4096,
-            BackgroundReclaim = true,
-            Zones = { new ZoneOptions("DMA", 16 * MiB), new ZoneOptions("Normal", 48 * MiB) },
-        };
-        using var arena = new BuddyArena(options);
-        output.WriteLine($"fastbuddy demo: 64 MiB arena, zones DMA 16 MiB + Normal 48 MiB, {arena.PageSize}-byte pages, " +
-                         $"{arena.MaxOrder} orders, background reclaim on, seed {seed}");
-        output.WriteLine();
-        StatsReport.Print(output, "fresh arena", arena);
+            Phase phase = phases[i];
+            narration.WriteLine();
+            narration.WriteLine($"== phase {i + 1} of {phases.Count + 1}: {phase.Title}");
+            narration.WriteLine(TextWrap.Wrap(phase.Story, 110, "   "));
+            ArenaStats before = arena.GetStats();
+            live.Run(phase, i + 1, phases.Count + 1, workload);
+            arena.Balance();
+            Flush(phaseLog, narration);
+            ArenaStats after = arena.GetStats();
+            PhaseCounters done = PhaseCounters.Between(phase.Name, before, after);
+            counters.Add(done);
+            if (story)
+                Report(narration, done, after, arena, maxOrder);
+        }
+        int exit = Release(settings, output, error, narration, arena, workload, counters, phases.Count + 1);
+        DecayNote.Check(lifetime.Elapsed, error);
+        return exit;
+    }
 
-        long totalPages = arena.GetStats().TotalPages;
-        var workload = new Workload(arena, seed, output);
-        workload.Churn(steps, totalPages);
-        workload.FillCache((int)(totalPages / 4));
-        workload.Pressure();
-        output.WriteLine();
+    private static void Report(TextWriter output, PhaseCounters done, ArenaStats after, BuddyArena arena, int maxOrder)
+    {
+        done.Print(output);
+        StatsReport.Print(output, $"after {done.Phase}", after, maxOrder);
+        WatermarkChart.Print(output, after);
+        LruReport.Print(output, arena.GetPageMap());
+    }
 
-        StatsReport.Print(output, "under pressure", arena);
-        StatsReport.PrintCounters(output, arena);
-        ArenaStats pressured = arena.GetStats();
-        output.WriteLine($"workload: {workload.PageAllocations} page allocations, {workload.ByteAllocations} byte allocations, " +
-                         $"{workload.Reallocations} reallocs, {workload.Frees} frees, {workload.VerifiedBlocks} blocks verified");
-        output.WriteLine($"failed allocations: {workload.FailedAllocations}" +
-                         string.Concat(workload.FailureReasons.Select(kv => $", {kv.Key} x{kv.Value}")));
-        output.WriteLine($"page owner: {workload.Owner.Evictions} Evict calls (arena reclaimed {pressured.Reclaimed}), " +
-                         $"{workload.Owner.Writebacks} Writeback calls (arena laundered {pressured.Laundered})");
-        if (pressured.Reclaimed == 0)
-            output.WriteLine("note: the pressure phase reclaimed no cache page");
-        output.WriteLine();
-
-        arena.Validate();
+    private static int Release(DemoSettings settings, TextWriter output, TextWriter error, TextWriter narration,
+        BuddyArena arena, Workload workload, List<PhaseCounters> counters, int number)
+    {
+        narration.WriteLine();
+        narration.WriteLine($"== phase {number} of {number}: release");
+        narration.WriteLine(TextWrap.Wrap(
+            "Every block, pressure page and driver page is freed and the cache takes its remaining pages back out. " +
+            "Freed small blocks first land in this thread's per-thread lists (pcp): Validate() returns them to the " +
+            "buddy system, where they merge, before the final table is drawn.", 110, "   "));
+        ArenaStats before = arena.GetStats();
         workload.ReleaseAll();
-        output.WriteLine($"released everything ({workload.CacheRemoved} pages taken back out of the cache)");
-        ArenaStats final = WaitForAllFree(arena);
-        StatsReport.Print(output, "after release", arena);
-        StatsReport.PrintCounters(output, arena);
-        arena.Validate(); // (also drains the per-CPU lists back into the free areas)
-        if (final.FreePages + final.PerCpuPages != final.TotalPages)
-            throw new InvalidOperationException(
-                $"{final.TotalPages - final.FreePages - final.PerCpuPages} pages are neither free nor held by anyone after the release.");
-        output.WriteLine("validate: ok");
+        ArenaStats parked = arena.GetStats();
+        narration.WriteLine($"released everything ({workload.CacheRemoved} pages taken back out of the cache); " +
+                            $"per-thread lists hold {parked.PerCpuPages} pages before the drain");
+        arena.Validate();
+        ArenaStats final = arena.GetStats();
+        PhaseCounters done = PhaseCounters.Between("release", before, final);
+        counters.Add(done);
+        if (!settings.Json)
+        {
+            done.Print(narration);
+            StatsReport.Print(narration, "after release (per-thread lists drained by Validate)", final, arena.MaxOrder);
+            StatsReport.PrintTotals(narration, final);
+            narration.WriteLine($"workload: {workload.PageAllocations} page allocations, {workload.ByteAllocations} byte " +
+                                $"allocations, {workload.Reallocations} reallocs, {workload.Frees} frees, " +
+                                $"{workload.VerifiedBlocks} blocks verified; page owner saw {workload.Owner.Evictions} " +
+                                $"Evict and {workload.Owner.Writebacks} Writeback calls");
+            narration.WriteLine($"refused requests: {workload.FailedAllocations}" +
+                                string.Concat(workload.FailureReasons.Select(kv => $", {kv.Key} x{kv.Value}")));
+        }
+        if (final.FreePages != final.TotalPages)
+        {
+            error.WriteLine($"fastbuddy: {final.TotalPages - final.FreePages} pages are neither free nor held after the release");
+            return 3;
+        }
+        narration.WriteLine("validate: ok, every page is free again");
+        if (settings.Json)
+            StatsJson.Write(output, "demo", "demo", settings.Seed, arena.PageSize, arena.MaxOrder, final, counters);
         return 0;
     }
 
-    // Reclaimer threads may still be finishing an eviction (the page reaches the free area just after Evict).
-    private static ArenaStats WaitForAllFree(BuddyArena arena)
+    private static void Flush(StringWriter buffer, TextWriter output)
     {
-        ArenaStats stats = arena.GetStats();
-        for (int i = 0; i < 100 && stats.FreePages + stats.PerCpuPages != stats.TotalPages; i++)
-        {
-            Thread.Sleep(10);
-            stats = arena.GetStats();
-        }
-        return stats;
+        output.Write(buffer.ToString());
+        buffer.GetStringBuilder().Clear();
     }
 }

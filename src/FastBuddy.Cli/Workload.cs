@@ -1,10 +1,10 @@
-using System.Diagnostics;
-
 namespace FastBuddy.Cli;
 
-// The demo's mixed workload: random page blocks (weighted toward small orders) and byte allocations, random frees
-// and reallocs, some blocks written and verified, then page-cache pages and memory pressure so reclaim happens.
-// Every block the workload holds is accounted for, so ReleaseAll leaves the arena with every page free.
+// The demo's workload, one method per phase: random page blocks (weighted toward small orders) and byte
+// allocations with frees and reallocs; a page cache that kswapd ages and launders; a DMA zone cut into single
+// pages so that a two-page request needs step 5; memory pressure down to step 7. Every block the workload holds is
+// accounted for, so ReleaseAll leaves the arena with every page free. Single-threaded and seeded: with background
+// reclaim off, one seed gives one run.
 internal sealed unsafe class Workload
 {
     private const nuint MaxWritten = 64 * 1024;
@@ -16,15 +16,19 @@ internal sealed unsafe class Workload
     private readonly TextWriter _out;
     private readonly List<LiveBlock> _live = [];
     private readonly List<nint> _pressure = [];
+    private readonly List<nint> _driver = [];
     private readonly Dictionary<string, int> _failures = [];
     private long _livePages;
 
-    public Workload(BuddyArena arena, int seed, TextWriter output)
+    public Workload(BuddyArena arena, int seed, TextWriter output, IPhaseProgress? progress = null)
     {
         _arena = arena;
         _rng = new Random(seed);
         _out = output;
+        Progress = progress ?? SilentProgress.Instance;
     }
+
+    public IPhaseProgress Progress { get; set; }
 
     public CountingPageOwner Owner { get; } = new();
     public long PageAllocations { get; private set; }
@@ -36,11 +40,12 @@ internal sealed unsafe class Workload
     public long CacheRemoved { get; private set; }
 
     // Phase 1: random allocations and frees, keeping at most about half the arena in use.
-    public void Churn(int steps, long totalPages)
+    public void Churn(int steps)
     {
-        long cap = totalPages / 2;
+        long cap = _arena.GetStats().TotalPages / 2;
         for (int step = 0; step < steps; step++)
         {
+            Progress.Report(step, steps);
             double r = _rng.NextDouble();
             if (_live.Count > 0 && (_livePages > cap || r < 0.40))
                 FreeRandom();
@@ -51,52 +56,153 @@ internal sealed unsafe class Workload
             else
                 AllocPages();
         }
+        Progress.Report(steps, steps);
         _out.WriteLine($"churn: {steps} steps, {_live.Count} blocks ({_livePages} pages) still held");
     }
 
-    // Phase 2: order-0 pages handed to the page cache (every third one dirty, every fourth one touched).
-    public void FillCache(int pages)
+    // Phase 2: a file cache reads pages (order 0, every third one dirty, every fourth one touched again) until
+    // the arena's free pages are down to freepages.high; then kswapd's pass ages, deactivates and launders them.
+    public void FillCache()
     {
+        ArenaStats start = _arena.GetStats();
+        long target = start.FreePagesHigh;
+        long total = Math.Max(start.FreePages + start.PerCpuPages - target, 0);
         int added = 0;
-        for (int i = 0; i < pages; i++)
+        for (long free = start.FreePages + start.PerCpuPages; free > target; free--)
         {
+            Progress.Report(added, total);
             void* p = _arena.AllocPages(0, AllocFlags.Kernel);
             if (p == null)
             {
                 CountFailure();
                 break;
             }
-            new Span<byte>(p, _arena.PageSize).Fill((byte)(i | 1));
+            PageAllocations++;
+            new Span<byte>(p, _arena.PageSize).Fill((byte)(added | 1));
             Owner.Track(p);
-            _arena.CacheAdd(p, Owner, dirty: i % 3 == 0);
+            _arena.CacheAdd(p, Owner, dirty: added % 3 == 0);
+            if (added % 4 == 0)
+                _arena.CacheTouch(p);
             added++;
-            if (i % 4 == 0)
-                Owner.WhileCached(p, page => _arena.CacheTouch((void*)page));
         }
-        _out.WriteLine($"cache: {added} pages added ({(added + 2) / 3} dirty)");
+        Progress.Report(total, total);
+        _out.WriteLine($"cache: {added} pages added ({(added + 2) / 3} dirty, {(added + 3) / 4} touched)");
     }
 
-    // Phase 3: order-0 Kernel allocations until the policy refuses one: the cache has to give pages back.
-    public void Pressure()
+    // Phase 3: a driver takes every free page of the lowest zone one by one (as memory-management code, MemAlloc,
+    // which may take the last pages_min / 4) and gives back every other one: the zone's free pages are then single
+    // pages whose buddies are held. A few two-page requests follow: no free block is large enough, so step 5
+    // launders and reclaims clean cache pages until a freed one merges with its buddy.
+    public void Fragment(int requests)
     {
-        var clock = Stopwatch.StartNew();
-        long limit = _arena.GetStats().TotalPages;
-        while (_pressure.Count < limit)
+        List<nint> taken = TakeZone(0);
+        int given = GiveBackEveryOther(taken);
+        _out.WriteLine($"fragment: the driver took {taken.Count} pages of zone 0 and gave back {given} single pages");
+
+        int served = 0;
+        if (_arena.MaxOrder < 2)
+            requests = 0; // no order-1 blocks in this arena
+        for (int i = 0; i < requests; i++)
         {
-            void* p = _arena.AllocPages(0, AllocFlags.Kernel);
+            Progress.Report(i, requests);
+            void* p = _arena.AllocPages(1, AllocFlags.Kernel, 0);
             if (p == null)
             {
-                _out.WriteLine($"pressure: stopped after {_pressure.Count} pages: {BuddyArena.LastError}");
+                CountFailure();
+                continue;
+            }
+            PageAllocations++;
+            served++;
+            Hold(new LiveBlock((nint)p, 1, (nuint)_arena.PageSize << 1, 0, 0));
+        }
+        Progress.Report(requests, requests);
+        _out.WriteLine($"fragment: {served} of {requests} two-page (order-1) requests on zone 0 served");
+    }
+
+    // Every free page of a zone, one at a time, until its free areas are empty (pages parked in per-thread lists
+    // are handed out first and do not count as free). In address order.
+    private List<nint> TakeZone(int zone)
+    {
+        var taken = new List<nint>();
+        bool refused = false;
+        for (long free = ZoneFree(zone); free > 0 && !refused; free = ZoneFree(zone))
+        {
+            for (long i = 0; i < free && !refused; i++)
+            {
+                Progress.Report(taken.Count, taken.Count + free - i);
+                void* p = _arena.AllocPages(0, AllocFlags.MemAlloc, zone);
+                refused = p == null;
+                if (refused)
+                    CountFailure();
+                else
+                {
+                    PageAllocations++;
+                    taken.Add((nint)p);
+                }
+            }
+        }
+        taken.Sort();
+        return taken;
+    }
+
+    // Frees the lower page of every pair whose upper page stays held (so it cannot merge); the driver keeps the rest.
+    private int GiveBackEveryOther(List<nint> taken)
+    {
+        var held = new HashSet<nint>(taken);
+        nint pageSize = _arena.PageSize;
+        int given = 0;
+        foreach (nint p in taken)
+        {
+            if ((p / pageSize) % 2 == 0 && held.Contains(p + pageSize))
+            {
+                _arena.FreePages((void*)p, 0);
+                held.Remove(p);
+                Frees++;
+                given++;
+            }
+        }
+        foreach (nint p in taken)
+        {
+            if (held.Contains(p))
+                _driver.Add(p); // in address order, so that the release is the same in every run
+        }
+        return given;
+    }
+
+    // Phase 4: order-0 Kernel allocations until the policy refuses one (the cache gives its pages back: direct
+    // reclaim, kswapd's passes, at last step 7), then Atomic ones (an interrupt handler) until refused again.
+    public void Pressure()
+    {
+        long limit = _arena.GetStats().TotalPages;
+        int kernel = TakeUntilRefused(AllocFlags.Kernel, limit);
+        int atomic = TakeUntilRefused(AllocFlags.Atomic, limit);
+        Progress.Report(limit, limit);
+        _out.WriteLine($"pressure: {kernel} Kernel pages, then {atomic} Atomic pages held; " +
+                       $"owner saw {Owner.Evictions} evictions, {Owner.Writebacks} writebacks, {Owner.CachedCount} pages still cached");
+    }
+
+    private int TakeUntilRefused(AllocFlags flags, long limit)
+    {
+        int taken = 0;
+        while (_pressure.Count < limit)
+        {
+            Progress.Report(_pressure.Count, limit);
+            void* p = _arena.AllocPages(0, flags);
+            if (p == null)
+            {
+                _out.WriteLine($"pressure: a request with flags {flags} refused after {taken} pages: {BuddyArena.LastError}");
                 CountFailure();
                 break;
             }
             *(long*)p = _pressure.Count; // touch it, as a real user would
             _pressure.Add((nint)p);
             PageAllocations++;
+            taken++;
         }
-        _out.WriteLine($"pressure: {_pressure.Count} pages held, {clock.ElapsedMilliseconds} ms; " +
-                       $"owner saw {Owner.Evictions} evictions, {Owner.Writebacks} writebacks, {Owner.CachedCount} pages still cached");
+        return taken;
     }
+
+    private long ZoneFree(int zone) => _arena.GetStats().Zones[zone].FreePages;
 
     // Gives back everything: live blocks (verified first), pressure pages, and cached pages the arena did not reclaim.
     public void ReleaseAll()
@@ -112,6 +218,12 @@ internal sealed unsafe class Workload
             Frees++;
         }
         _pressure.Clear();
+        foreach (nint p in _driver)
+        {
+            _arena.FreePages((void*)p, 0);
+            Frees++;
+        }
+        _driver.Clear();
         foreach (nint p in Owner.Snapshot())
         {
             // False: the arena chose the page for reclaim; its Evict takes it off the owner's books.
@@ -264,8 +376,12 @@ internal sealed unsafe class Workload
         return 0;
     }
 
-    // 1 byte .. 256 KiB, log-uniform-ish, so most are below a page.
-    private nuint RandomByteSize() => (nuint)(1 + _rng.Next(1 << _rng.Next(4, 19)));
+    // 1 byte .. 256 KiB (at most the largest block), log-uniform-ish, so most are below a page.
+    private nuint RandomByteSize()
+    {
+        long largest = (long)_arena.PageSize << (_arena.MaxOrder - 1);
+        return (nuint)Math.Min(1 + _rng.Next(1 << _rng.Next(4, 19)), largest);
+    }
 
     private void CountFailure()
     {

@@ -24,6 +24,10 @@ public sealed unsafe partial class BuddyArena
     /// place, a larger one grows in place when the buddies are free and otherwise moves (copying the contents).
     /// </summary>
     /// <returns>The block (possibly moved), or null on failure, when the old block is left untouched.</returns>
+    /// <exception cref="FastBuddyException">
+    /// Unknown flag bits (always, even when nothing needs allocating), a size out of range, or a pointer that is
+    /// not a live block; the old block is left untouched.
+    /// </exception>
     public void* Realloc(void* p, nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
         ThrowIfDisposed();

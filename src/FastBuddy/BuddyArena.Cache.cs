@@ -28,7 +28,10 @@ public sealed unsafe partial class BuddyArena
         Cache.Touch(page);
     }
 
-    /// <summary>Marks a cached page dirty: it needs Writeback before it can be reclaimed.</summary>
+    /// <summary>
+    /// Marks a cached page dirty: it needs Writeback before it can be reclaimed, and a Writeback already running
+    /// when this is called no longer makes it clean.
+    /// </summary>
     public void CacheMarkDirty(void* page)
     {
         ThrowIfDisposed();
@@ -36,9 +39,15 @@ public sealed unsafe partial class BuddyArena
     }
 
     /// <summary>
-    /// Takes a page out of the cache and gives it back to the host, still allocated. False when the arena has
-    /// already chosen it for reclaim (its owner's Evict runs or ran): the page is then no longer the host's.
+    /// Takes a page out of the cache and gives it back to the host, still allocated: once this returned true, no
+    /// callback of the page starts (a Writeback that had already started runs on; the owner's own code). False when
+    /// the arena chose the page for reclaim since it was last cached (its owner's Evict runs or ran): the page is
+    /// then no longer the host's.
     /// </summary>
+    /// <exception cref="FastBuddyException">
+    /// InvalidArgument: the page is a live order-0 block that is not in the cache (never cached, or already taken
+    /// back); NotOwned, NotABlock, DoubleFree or OrderMismatch: it is not a live order-0 page of this arena.
+    /// </exception>
     public bool CacheRemove(void* page)
     {
         ThrowIfDisposed();

@@ -14,6 +14,12 @@ public unsafe interface IPageOwner
     /// Write a dirty page to its backing store. Return true if the page is clean now, false to be retried later.
     /// A throw sends the page back to the active list. May run while the owner itself uses the page.
     /// </summary>
+    /// <remarks>
+    /// At most one Writeback of a page runs at a time, and the arena does not evict the page while it runs. "Clean"
+    /// counts only if no <see cref="BuddyArena.CacheMarkDirty"/> of the page came after this call began (otherwise
+    /// the page is written again later). Once <see cref="BuddyArena.CacheRemove"/> returned true for the page, no
+    /// Writeback of it starts; one already running is not waited for.
+    /// </remarks>
     bool Writeback(void* page);
 
     /// <summary>

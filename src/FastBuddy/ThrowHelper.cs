@@ -11,6 +11,10 @@ internal static class ThrowHelper
         => throw new FastBuddyException(status, message, paramName);
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowUnknownFlags(AllocFlags flags)
+        => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", nameof(flags));
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowDisposed() => throw new ObjectDisposedException(nameof(BuddyArena));
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
@@ -29,10 +33,6 @@ internal static class ThrowHelper
             FastBuddyStatus.Busy => $"0x{p:x} is in the page cache: call CacheRemove before freeing it.",
             _ => $"0x{p:x} cannot be freed ({status}).",
         }, "block");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowUnknownFlags(AllocFlags flags)
-        => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Unknown allocation flags 0x{(uint)flags:x}.", "flags");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowNoZonelist(int zonelist, int zones)

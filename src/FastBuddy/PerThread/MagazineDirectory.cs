@@ -30,10 +30,20 @@ internal static class MagazineDirectory
         {
             s_all.RemoveAll(static h =>
             {
-                if (Volatile.Read(ref h.Arena) is not null || !h.OwnerGone)
+                // A drainer or a quiesce holding the handle's lock may still read its memory: free it next time.
+                if (!h.DrainLock.TryEnter())
                     return false;
-                h.Release();
-                return true;
+                try
+                {
+                    if (Volatile.Read(ref h.Arena) is not null || !h.OwnerGone)
+                        return false;
+                    h.Release();
+                    return true;
+                }
+                finally
+                {
+                    h.DrainLock.Exit();
+                }
             });
             s_sweepAt = Math.Max(64, s_all.Count * 2);
         }

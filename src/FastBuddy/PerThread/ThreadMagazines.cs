@@ -469,17 +469,21 @@ internal sealed unsafe class ThreadMagazines
     {
         MagazineHandle[] all = Snapshot;
         var targets = new List<MagazineHandle>(all.Length);
+        // Lock in registry order (every drainer does), then choose under each lock: a handle that another drainer
+        // retired since the snapshot may have had its memory freed (MagazineDirectory.Sweep frees it only under
+        // the same lock), so it is not touched.
         foreach (MagazineHandle h in all)
         {
-            if (!exitedOnly || h.OwnerGone)
+            h.DrainLock.Enter();
+            if (Volatile.Read(ref h.Arena) == this && (!exitedOnly || h.OwnerGone))
                 targets.Add(h);
+            else
+                h.DrainLock.Exit();
         }
         if (targets.Count == 0)
             return 0;
         long drained = 0;
-        // Lock in registry order (every drainer does), raise the requests, then one barrier for all.
-        foreach (MagazineHandle h in targets)
-            h.DrainLock.Enter();
+        // Raise the requests, then one barrier for all.
         try
         {
             foreach (MagazineHandle h in targets)
@@ -521,7 +525,8 @@ internal sealed unsafe class ThreadMagazines
         {
             foreach (MagazineHandle h in drained)
             {
-                if (!h.OwnerGone || h.Arena != this || Parked(h.Ptr) != 0)
+                // Arena first: a handle still ours (registry lock held) cannot have been swept, so Ptr is valid.
+                if (h.Arena != this || !h.OwnerGone || Parked(h.Ptr) != 0)
                     continue;
                 for (int zi = 0; zi < _zones.Length; zi++)
                     _onRetire(ZoneOf(zi).Index, Served(h.Ptr, zi), FreedCounter(h.Ptr, zi));

@@ -184,7 +184,7 @@ internal sealed unsafe partial class AllocationPath
         if (call.OutOfMemoryAsked || _arena.Options.OutOfMemory is not { } handler || _arena.IsDisposed)
             return false;
         call.OutOfMemoryAsked = true;
-        if (!handler(_arena, call.Order, call.Flags))
+        if (!FailureCallbacks.AskOutOfMemory(handler, _arena, call.Order, call.Flags))
             return false;
         call.Restarts = 0;
         call.Drained = false;
@@ -196,7 +196,7 @@ internal sealed unsafe partial class AllocationPath
     {
         Interlocked.Increment(ref _failures);
         ThreadState.LastError = FastBuddyStatus.NoMemory;
-        _arena.LogAllocationFailed(call.Order, call.Flags);
+        FailureCallbacks.LogAllocationFailed(_arena, call.Order, call.Flags);
         return null;
     }
 

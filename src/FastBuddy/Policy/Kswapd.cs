@@ -2,7 +2,6 @@ using System.Diagnostics;
 using FastBuddy.Buddy;
 using FastBuddy.Diagnostics;
 using FastBuddy.PerThread;
-using Microsoft.Extensions.Logging;
 
 namespace FastBuddy.Policy;
 
@@ -11,11 +10,13 @@ namespace FastBuddy.Policy;
 /// kreclaimd (refills a zone's free area from its clean pages), two roles sharing one thread per arena.
 /// </summary>
 /// <remarks>
-/// The thread starts the first time it is woken and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it
-/// wakes (woken by the allocation path, or once a second) it decays memory_pressure, does kreclaimd's refill for
-/// zones that were below pages_min, and, while there is a free or an inactive shortage, kswapd's pass
-/// (try_to_free_pages plus one aging scan), going on without sleeping while both shortages remain and passes
-/// make progress. It also returns the per-CPU lists of exited threads to the buddy system. Every finished pass advances <see cref="Passes"/>, which wakes callers waiting for it. With
+/// The thread starts with the arena and runs in <see cref="ReclaimContext"/> (MemAlloc). Each time it wakes
+/// (woken by the allocation path, or once a second from the start, so that an arena never under pressure still
+/// gets its periodic pass) it decays memory_pressure, does kreclaimd's refill for zones that were below pages_min,
+/// and, while there is a free or an inactive shortage, kswapd's pass (try_to_free_pages plus one aging scan),
+/// going on without sleeping while both shortages remain and passes make progress. It also returns the per-CPU
+/// lists of exited threads to the buddy system; an idle pass costs a few counter reads. Every finished pass
+/// advances <see cref="Passes"/>, which wakes callers waiting for it. With
 /// <see cref="ArenaOptions.BackgroundReclaim"/> off there is no thread and <see cref="RunPass"/> runs in the caller.
 /// After a pass of the thread or of <see cref="BuddyArena.Balance"/> (not one an allocating caller runs for
 /// itself) comes the <see cref="DecommitStep"/> when <see cref="ArenaOptions.DecommitAfter"/> is set; the thread
@@ -33,7 +34,7 @@ internal sealed class Kswapd
     private readonly bool _background;
     private readonly DecommitStep? _decommit;
     private readonly object _gate = new();
-    private Thread? _thread;
+    private readonly Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
 
@@ -46,11 +47,11 @@ internal sealed class Kswapd
         _pressure = pressure;
         _background = background;
         _decommit = DecommitStep.Create(arena, zones);
-        // With decommit on, the thread must tick even if nothing ever wakes it, or an idle arena never gives back.
-        if (_background && _decommit is not null)
+        if (background)
         {
-            lock (_gate)
-                StartThread();
+            _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
+            FaultInjection.Hit(FaultPoint.ReclaimerStart); // a start that fails fails the arena's creation
+            _thread.Start();
         }
     }
 
@@ -61,62 +62,23 @@ internal sealed class Kswapd
 
     public bool LastPassProgressed => _lastPassProgressed;
 
-    public void WakeKswapd() => _ = Wake(kswapd: true);
+    public void WakeKswapd() => Wake(kswapd: true);
 
-    public void WakeKreclaimd() => _ = Wake(kswapd: false);
+    public void WakeKreclaimd() => Wake(kswapd: false);
 
-    /// <summary>Wakes the thread, starting it the first time; false when it cannot start (nobody will run the pass).</summary>
-    private bool Wake(bool kswapd)
+    private void Wake(bool kswapd)
     {
         if (!_background)
-            return false;
+            return;
         lock (_gate)
         {
             if (_stopping)
-                return true; // Passes is closed: its waiters return at once
-            if (!TryStartThread())
-                return false;
+                return;
             if (kswapd)
                 _kswapdWanted = true;
             else
                 _kreclaimdWanted = true;
             Monitor.Pulse(_gate);
-            return true;
-        }
-    }
-
-    /// <summary>
-    /// Starts the thread unless it runs already; throws when it cannot (the arena's creation then fails as a
-    /// whole). The thread is recorded only once it started, so a failed start is tried again. _gate held.
-    /// </summary>
-    private void StartThread()
-    {
-        if (_thread is not null)
-            return;
-        var thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
-        FaultInjection.Hit(FaultPoint.ReclaimerStart);
-        thread.Start();
-        _thread = thread;
-    }
-
-    /// <summary>
-    /// <see cref="StartThread"/> for a wake-up: a thread that cannot start (the process is out of threads or
-    /// memory) fails no allocation. Callers that wait for a pass run it themselves, and the next wake-up tries
-    /// again. _gate held.
-    /// </summary>
-    private bool TryStartThread()
-    {
-        try
-        {
-            StartThread();
-            return true;
-        }
-        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
-        {
-            ILogger? logger = _arena.Logger;
-            if (logger is not null && logger.IsEnabled(LogLevel.Warning))
-                logger.LogWarning(e, "kswapd's thread could not start; allocations run its pass themselves.");
-            return false;
         }
     }
 
@@ -129,8 +91,7 @@ internal sealed class Kswapd
         if (!_background)
             return Pass() > 0;
         long seen = Passes.Sequence;
-        if (!Wake(kswapd: true))
-            return Pass() > 0;
+        WakeKswapd();
         return Passes.Wait(seen, deadline) && _lastPassProgressed;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
 
@@ -8,11 +9,26 @@ namespace FastBuddy.Policy;
 /// the arena may launder and reclaim through the owners' callbacks.
 /// </summary>
 /// <remarks>
+/// <para>
 /// A cached page is an allocated order-0 head whose descriptor links thread it onto exactly one list; the list is
 /// named by one of the <c>On*</c> flags. Pages enter at the head and are scanned from the tail, with 2.4's ages
-/// (start 2, +3 when referenced up to 64, halved when scanned unreferenced). A page chosen for eviction leaves the
-/// cache under the zone lock (flag <see cref="PageFlags.Reclaiming"/>), so exactly one of "CacheRemove returns true"
-/// and "Evict" happens to it. Owners are kept in a table and referred to by index from the descriptor.
+/// (start 2, +3 when referenced up to 64, halved when scanned unreferenced). Owners are kept in a table and
+/// referred to by index from the descriptor; the rest of a page's cache state lives out of band in a
+/// <see cref="CacheSlot"/> per page (one array per zone, made at the zone's first CacheAdd).
+/// </para>
+/// <para>
+/// Callbacks run outside the zone lock, so every race between a callback and the host is settled by what was
+/// recorded under the lock. Eviction: a page chosen for eviction leaves the cache under the lock (flag
+/// <see cref="PageFlags.Reclaiming"/>), so exactly one of "CacheRemove returns true" and "Evict" happens to it, and
+/// it stays claimed until the reclaimer frees it or hands it to its allocating caller, so a host's free in between
+/// is refused. Writeback: a launderer chooses a page under the lock (<see cref="PageFlags.Laundering"/>, and a
+/// Chosen token in the slot), lets go of the lock, and turns the token into Running with one compare-exchange just
+/// before calling Writeback; CacheRemove cancels a Chosen token under the lock, so after it returned true no
+/// callback of that page starts (one already running is the host's own, as before, and runs on). The result
+/// applies only to the same residency, and cleans the page only when no CacheMarkDirty came after the writeback
+/// began (the slot's dirty count); while a Laundering page waits for its result no other launderer takes it, and
+/// while any writeback of a page runs (even one from before a CacheRemove) no reclaim evicts or frees it.
+/// </para>
 /// </remarks>
 internal sealed unsafe class PageCache
 {
@@ -24,8 +40,27 @@ internal sealed unsafe class PageCache
     private readonly Lock _ownersLock = new();
     private readonly Dictionary<IPageOwner, int> _ownerIndex = new(ReferenceEqualityComparer.Instance);
     private IPageOwner?[] _owners = new IPageOwner?[8];
+    private readonly CacheSlot[]?[] _slots;
 
-    public PageCache(BuddyArena arena) => _arena = arena;
+    public PageCache(BuddyArena arena)
+    {
+        _arena = arena;
+        _slots = new CacheSlot[arena.Zones.Length][];
+    }
+
+    /// <summary>The zone's slots, or null when no page of the zone was ever cached.</summary>
+    public CacheSlot[]? SlotsOf(Zone zone) => Volatile.Read(ref _slots[zone.Index]);
+
+    private CacheSlot[] SlotsFor(Zone zone)
+    {
+        CacheSlot[]? slots = SlotsOf(zone);
+        if (slots is null)
+        {
+            Interlocked.CompareExchange(ref _slots[zone.Index], new CacheSlot[zone.Pages], null);
+            slots = SlotsOf(zone)!;
+        }
+        return slots;
+    }
 
     public IPageOwner OwnerOf(int index) => Volatile.Read(ref _owners)[index]!;
 
@@ -56,13 +91,21 @@ internal sealed unsafe class PageCache
         int ownerIndex = IndexOf(owner);
         // Claimed like a free (outside the zone lock: the claim may shut the block's owner thread out first), so
         // that of a racing free and this call exactly one wins; the loser is told what the winner left.
+        CacheSlot[] slots = SlotsFor(zone);
         PageFlags flags = PageFlags.AllocatedHead | PageFlags.Cached | (dirty ? PageFlags.Dirty : 0);
         ulong cached = (uint)ownerIndex | (ulong)flags << PageDescriptor.FlagsShift | (ulong)StartAge << 56;
         FastBuddyStatus status = _arena.Policy.FreePath.ClaimForFree(zone, page, 0, cached);
+        if (status != FastBuddyStatus.Ok)
+        {
+            lock (zone.Lock)
+                RequireOrderZeroHead(zone, page, (nint)p);
+            ThrowHelper.ThrowBadInput(FastBuddyStatus.Busy, $"0x{(nint)p:x} changed state during CacheAdd ({status}).", "page");
+        }
         lock (zone.Lock)
         {
-            if (status != FastBuddyStatus.Ok)
-                RequireOrderZeroHead(zone, page, (nint)p);
+            ref CacheSlot slot = ref slots[page];
+            slot.Residency++;
+            slot.Reclaimed = false;
             Link(zone, page, PageFlags.OnActive);
         }
     }
@@ -90,24 +133,41 @@ internal sealed unsafe class PageCache
             ref PageDescriptor d = ref RequireCached(zone, page, (nint)p);
             if ((d.Flags & PageFlags.Cached) == 0)
                 return;
-            // A running Writeback's result is stale now: clearing Laundering tells the launderer to ignore it.
-            d.Flags = (d.Flags | PageFlags.Dirty) & ~PageFlags.Laundering;
+            // A running Writeback may have read the old contents: it must not make the page clean now.
+            d.Flags |= PageFlags.Dirty;
+            SlotsOf(zone)![page].Dirtied++;
             if ((d.Flags & PageFlags.OnInactiveClean) != 0)
                 Move(zone, page, PageFlags.OnInactiveDirty);
         }
     }
 
+    /// <summary>
+    /// True: the page left the cache and no callback of it will start. False: the arena chose it for eviction since
+    /// it was last cached. Throws when the page is not in the cache otherwise (never cached, or already removed).
+    /// </summary>
     public bool Remove(void* p)
     {
         Zone zone = _arena.Locate(p, out int page);
+        FastBuddyStatus status;
         lock (zone.Lock)
         {
             ref PageDescriptor d = ref zone.Desc[page];
-            if ((d.Flags & PageFlags.Cached) == 0)
-                return false; // reclaimed (or being reclaimed), or never cached
-            Leave(zone, page);
-            return true;
+            CacheSlot[]? slots = SlotsOf(zone);
+            if ((d.Flags & PageFlags.Cached) != 0)
+            {
+                ref CacheSlot slot = ref slots![page];
+                // A writeback chosen but not started is cancelled; one that has started runs on (the host's own).
+                if ((d.Flags & PageFlags.Laundering) != 0)
+                    Interlocked.CompareExchange(ref slot.Writeback, 0, CacheSlot.Chosen(slot.Residency));
+                Leave(zone, page);
+                return true;
+            }
+            if ((d.Flags & PageFlags.Reclaiming) != 0 || (slots is not null && slots[page].Reclaimed))
+                return false;
+            status = zone.CheckFree(page, 0);
         }
+        ThrowNotCached(status, (nint)p);
+        return false;
     }
 
     // ------------------------------------------------------------ list mechanics (zone lock held)
@@ -172,10 +232,20 @@ internal sealed unsafe class PageCache
     private static ref PageDescriptor RequireCached(Zone zone, int page, nint p)
     {
         FastBuddyStatus status = zone.CheckFree(page, 0);
+        if (status != FastBuddyStatus.Busy)
+            ThrowNotCached(status, p);
+        return ref zone.Desc[page];
+    }
+
+    /// <summary>
+    /// A page that is not in the cache: a live order-0 block (CheckFree's Ok) is InvalidArgument, anything else
+    /// (free, interior, another order) is what CheckFree found.
+    /// </summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNotCached(FastBuddyStatus status, nint p)
+    {
         if (status == FastBuddyStatus.Ok)
             ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, $"0x{p:x} is not in the page cache.", "page");
-        if (status != FastBuddyStatus.Busy)
-            ThrowHelper.ThrowBadInput(status, $"0x{p:x} is not a cached page ({status}).", "page");
-        return ref zone.Desc[page];
+        ThrowHelper.ThrowBadInput(status, $"0x{p:x} is not a cached page ({status}).", "page");
     }
 }

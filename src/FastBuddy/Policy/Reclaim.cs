@@ -1,4 +1,5 @@
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace FastBuddy.Policy;
@@ -9,16 +10,15 @@ namespace FastBuddy.Policy;
 /// </summary>
 /// <remarks>
 /// Every scan is bounded by the length its list had when the scan began. Owner callbacks run outside every arena
-/// lock and inside <see cref="ReclaimContext"/>: the page is first marked under the zone lock (Laundering or
-/// Reclaiming), the callback runs, and the outcome is applied under the lock again, unless the host changed the
-/// page meanwhile (CacheRemove or CacheMarkDirty clear the Laundering mark, so a stale Writeback result is ignored).
+/// lock and inside <see cref="ReclaimContext"/>: the page is first claimed under the zone lock (Laundering with a
+/// Chosen token, or Reclaiming), the callback runs, and the outcome is applied under the lock again, to the same
+/// residency only (see <see cref="PageCache"/> for how CacheRemove and CacheMarkDirty are ordered with a running
+/// callback). A page reclaimed for kreclaimd or for a large block stays Reclaiming until it is freed; one reclaimed
+/// for an allocating caller is handed over in the same lock section that ends the claim.
 /// "Progress" for a waiting caller means pages freed or made clean.
 /// </remarks>
 internal sealed unsafe class Reclaim
 {
-    /// <summary>At most this many Writebacks per zone in one page_launder pass.</summary>
-    public const int LaunderBatch = 32;
-
     private readonly BuddyArena _arena;
     private readonly Zone[] _zones;
     private readonly PageCache _cache;
@@ -36,11 +36,15 @@ internal sealed unsafe class Reclaim
 
     /// <summary>
     /// reclaim_page(zone): scans inactive_clean from the tail (referenced or young pages go back to active, dirty
-    /// ones to inactive_dirty) and evicts the first clean, old page. The page leaves the cache as an allocated
-    /// order-0 head that now belongs to the caller. Returns its index, or -1.
+    /// ones to inactive_dirty, pages with a writeback still running are skipped) and evicts the first clean, old
+    /// page. The page leaves the cache as an allocated order-0 head. Returns its index, or -1.
     /// </summary>
     /// <param name="zone">The zone to reclaim from.</param>
-    /// <param name="forCaller">Count the page as handed straight to an allocating caller (direct reclaim).</param>
+    /// <param name="forCaller">
+    /// The page goes straight to an allocating caller (direct reclaim): it is counted as served and its claim ends
+    /// here. Otherwise it stays <see cref="PageFlags.Reclaiming"/> until the caller frees it into the buddy system
+    /// (<see cref="FreeReclaimed"/> or <see cref="Zone.FreeBlock"/>), so that a host's free in between is refused.
+    /// </param>
     public int ReclaimPage(Zone zone, bool forCaller)
     {
         int victim = -1, owner = 0;
@@ -48,6 +52,7 @@ internal sealed unsafe class Reclaim
         {
             if (_arena.IsDisposed)
                 return -1;
+            CacheSlot[]? slots = _cache.SlotsOf(zone);
             for (long scan = zone.InactiveClean.Count; scan > 0; scan--)
             {
                 int page = zone.InactiveClean.Tail(zone.Desc);
@@ -63,9 +68,15 @@ internal sealed unsafe class Reclaim
                     PageCache.Move(zone, page, PageFlags.OnInactiveDirty);
                     continue;
                 }
+                if ((d.Flags & PageFlags.Laundering) != 0 || slots![page].Writeback != 0)
+                {
+                    PageCache.Move(zone, page, PageFlags.OnInactiveClean); // a writeback of it runs: not now
+                    continue;
+                }
                 owner = d.Owner;
                 PageCache.Leave(zone, page);
                 d.Flags |= PageFlags.Reclaiming; // from here on CacheRemove returns false: Evict is final
+                slots[page].Reclaimed = true;
                 _arena.Policy.Account(zone).Reclaimed++;
                 _arena.Policy.Account(zone).Pressure++;
                 victim = page;
@@ -75,29 +86,39 @@ internal sealed unsafe class Reclaim
         if (victim < 0)
             return -1;
 
-        IPageOwner target = _cache.OwnerOf(owner);
-        using (ReclaimContext.Enter())
-        {
-            try
-            {
-                target.Evict(zone.Address(victim));
-            }
-            catch (Exception e)
-            {
-                LogCallbackFailure(e, "Evict");
-            }
-        }
+        SchedulePoints.Reach(SchedulePoints.ReclaimChosen);
+        Evict(zone, victim, _cache.OwnerOf(owner));
+        SchedulePoints.Reach(SchedulePoints.ReclaimEvicted);
 
         lock (zone.Lock)
         {
             // Disposed while Evict ran: the zone's memory is gone, so there is no page to hand out.
             if (_arena.IsDisposed)
                 return -1;
-            zone.Desc[victim].Flags &= ~PageFlags.Reclaiming;
             if (forCaller)
+            {
+                // Handed to the allocating caller as its own plain allocated head.
+                PageDescriptor.TagOf(ref zone.Desc[victim]) = PageDescriptor.HeadTag(_arena.Policy.OwnerSlot(), 0);
                 _arena.Policy.Account(zone).CountServed(AllocationStep.DirectReclaim);
+            }
         }
+        SchedulePoints.Reach(SchedulePoints.ReclaimHandedOff);
         return victim;
+    }
+
+    private void Evict(Zone zone, int page, IPageOwner owner)
+    {
+        using (ReclaimContext.Enter())
+        {
+            try
+            {
+                owner.Evict(zone.Address(page));
+            }
+            catch (Exception e)
+            {
+                LogCallbackFailure(e, "Evict");
+            }
+        }
     }
 
     /// <summary>kreclaimd's work for one zone: reclaims clean pages into the free area until pages_low.</summary>
@@ -128,8 +149,9 @@ internal sealed unsafe class Reclaim
 
     /// <summary>
     /// page_launder: pass 0 moves clean inactive_dirty pages to inactive_clean (referenced ones back to active) and
-    /// rotates dirty ones; pass 1, when the caller may do I/O and memory is short, writes up to
-    /// <see cref="LaunderBatch"/> dirty pages per zone back through their owners. Returns the pages made clean.
+    /// rotates dirty ones; pass 1, when the caller may do I/O and memory is short, offers every dirty page it scans
+    /// (as 2.4.0 calls writepage on each: its MAX_LAUNDER bounds only synchronous flushes, which have no
+    /// counterpart here) to its owner's Writeback. Returns the pages made clean.
     /// </summary>
     public long Launder(bool mayIo)
     {
@@ -174,32 +196,28 @@ internal sealed unsafe class Reclaim
         return moved;
     }
 
+    /// <summary>
+    /// Pass 1 for one zone: scans inactive_dirty from the tail once (its length when the pass began), rotating each
+    /// scanned page to the head, and writes back each dirty page that no other writeback holds.
+    /// </summary>
     private long WriteBackDirty(Zone zone)
     {
-        long cleaned = 0;
-        for (int budget = LaunderBatch; budget > 0; budget--)
+        CacheSlot[]? slots = _cache.SlotsOf(zone);
+        if (slots is null)
+            return 0;
+        long cleaned = 0, scan;
+        lock (zone.Lock)
+            scan = zone.InactiveDirty.Count;
+        while (scan > 0 && !_arena.IsDisposed)
         {
-            int page = -1, owner = 0;
-            lock (zone.Lock)
-            {
-                if (_arena.IsDisposed)
-                    return cleaned;
-                for (long scan = zone.InactiveDirty.Count; scan > 0; scan--)
-                {
-                    int candidate = zone.InactiveDirty.Tail(zone.Desc);
-                    ref PageDescriptor d = ref zone.Desc[candidate];
-                    PageCache.Move(zone, candidate, PageFlags.OnInactiveDirty); // rotate: scanned pages go to the head
-                    if ((d.Flags & (PageFlags.Dirty | PageFlags.Laundering)) == PageFlags.Dirty)
-                    {
-                        d.Flags |= PageFlags.Laundering;
-                        page = candidate;
-                        owner = d.Owner;
-                        break;
-                    }
-                }
-            }
+            int page = ChooseDirty(zone, slots, ref scan, out int owner, out uint residency, out uint dirtied);
             if (page < 0)
                 break;
+
+            SchedulePoints.Reach(SchedulePoints.LaunderChosen);
+            ref long token = ref slots[page].Writeback;
+            if (Interlocked.CompareExchange(ref token, CacheSlot.Running(residency), CacheSlot.Chosen(residency)) != CacheSlot.Chosen(residency))
+                continue; // CacheRemove took the page back before the callback started: it must not start now
 
             bool clean = false, failed = false;
             using (ReclaimContext.Enter())
@@ -215,27 +233,71 @@ internal sealed unsafe class Reclaim
                 }
             }
 
+            SchedulePoints.Reach(SchedulePoints.LaunderReturned);
             lock (zone.Lock)
             {
-                ref PageDescriptor d = ref zone.Desc[page];
-                if ((d.Flags & (PageFlags.Cached | PageFlags.Laundering)) != (PageFlags.Cached | PageFlags.Laundering))
-                    continue; // removed, re-added or re-dirtied while it was written: the result is stale
-                d.Flags &= ~PageFlags.Laundering;
-                if (failed)
-                {
-                    d.Age = PageCache.StartAge;
-                    PageCache.Move(zone, page, PageFlags.OnActive);
-                }
-                else if (clean)
-                {
-                    d.Flags &= ~PageFlags.Dirty;
-                    PageCache.Move(zone, page, PageFlags.OnInactiveClean);
-                    _arena.Policy.Account(zone).Laundered++;
+                if (ApplyWriteback(zone, slots, page, residency, clean ? dirtied : null, failed))
                     cleaned++;
-                }
             }
         }
         return cleaned;
+    }
+
+    /// <summary>
+    /// Under the zone lock: the next dirty page of the scan that no writeback holds, claimed for writeback
+    /// (Laundering and a Chosen token), or -1 when the scan is over.
+    /// </summary>
+    private static int ChooseDirty(Zone zone, CacheSlot[] slots, ref long scan, out int owner, out uint residency, out uint dirtied)
+    {
+        lock (zone.Lock)
+        {
+            while (scan > 0 && zone.InactiveDirty.Count > 0)
+            {
+                scan--;
+                int page = zone.InactiveDirty.Tail(zone.Desc);
+                ref PageDescriptor d = ref zone.Desc[page];
+                PageCache.Move(zone, page, PageFlags.OnInactiveDirty); // rotate: scanned pages go to the head
+                ref CacheSlot slot = ref slots[page];
+                if ((d.Flags & (PageFlags.Dirty | PageFlags.Laundering)) != PageFlags.Dirty || slot.Writeback != 0)
+                    continue;
+                d.Flags |= PageFlags.Laundering;
+                slot.Writeback = CacheSlot.Chosen(slot.Residency);
+                owner = d.Owner;
+                residency = slot.Residency;
+                dirtied = slot.Dirtied;
+                return page;
+            }
+        }
+        owner = 0;
+        residency = dirtied = 0;
+        return -1;
+    }
+
+    /// <summary>
+    /// Under the zone lock, after Writeback returned: ends the writeback and applies its outcome if the page is still
+    /// in the same residency. <paramref name="cleanAsOf"/> is the dirty count when it began if Writeback said
+    /// "clean" (else null): the page becomes clean only if no CacheMarkDirty came since. True when it did.
+    /// </summary>
+    private bool ApplyWriteback(Zone zone, CacheSlot[] slots, int page, uint residency, uint? cleanAsOf, bool failed)
+    {
+        ref CacheSlot slot = ref slots[page];
+        slot.Writeback = 0;
+        ref PageDescriptor d = ref zone.Desc[page];
+        if ((d.Flags & PageFlags.Cached) == 0 || slot.Residency != residency)
+            return false; // taken back (and perhaps cached again) while it was written: the result is nobody's
+        d.Flags &= ~PageFlags.Laundering;
+        if (failed)
+        {
+            d.Age = PageCache.StartAge;
+            PageCache.Move(zone, page, PageFlags.OnActive);
+            return false;
+        }
+        if (cleanAsOf != slot.Dirtied)
+            return false; // still dirty, or dirtied again while it was written: stays on inactive_dirty
+        d.Flags &= ~PageFlags.Dirty;
+        PageCache.Move(zone, page, PageFlags.OnInactiveClean);
+        _arena.Policy.Account(zone).Laundered++;
+        return true;
     }
 
     /// <summary>

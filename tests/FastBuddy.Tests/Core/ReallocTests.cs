@@ -214,4 +214,24 @@ public sealed unsafe class ReallocTests
         Assert.Equal(0, arena.GetStats().FreePages);
         arena.Validate();
     }
+
+    [Theory]
+    [InlineData(2)] // shrink in place
+    [InlineData(1)] // same order: nothing to do
+    [InlineData(0)] // free
+    public void Realloc_WithUnknownFlagBits_IsInvalidArgument_EvenWhenItNeedsNoAllocation(int pages)
+    {
+        using BuddyArena arena = SingleZone(8, maxOrder: 3);
+        void* p = arena.AllocPages(2, Mechanism);
+        Patterns.Fill(p, 4 * Page, 11);
+        long free = arena.GetStats().FreePages;
+
+        var e = Assert.Throws<FastBuddyException>(() => arena.Realloc(p, (nuint)(pages * Page), (AllocFlags)0x1000));
+
+        Assert.Equal(FastBuddyStatus.InvalidArgument, e.Status);
+        Assert.Equal((nuint)(4 * Page), arena.UsableSize(p));
+        Patterns.AssertIntact(p, 4 * Page, 11);
+        Assert.Equal(free, arena.GetStats().FreePages);
+        arena.Validate();
+    }
 }

@@ -41,7 +41,7 @@ public sealed unsafe class PageCacheTests
         Assert.Equal(free, ArenaState.Free(arena));
         Assert.Equal(0, arena.GetStats().ActivePages);
         Assert.Equal(0, owner.WritebackCount + owner.EvictCount);
-        Assert.False(arena.CacheRemove(p)); // not cached any more
+        Assert.Equal(FastBuddyStatus.InvalidArgument, Assert.Throws<FastBuddyException>(() => arena.CacheRemove(p)).Status); // not cached any more
         arena.FreePages(p, 0);               // the host's again: an ordinary page
         Assert.Equal(free + 1, ArenaState.Free(arena));
         arena.Validate();
@@ -136,7 +136,7 @@ public sealed unsafe class PageCacheTests
             Assert.Throws<FastBuddyException>(() => arena.CacheAdd((void*)page, owner));
             Assert.Throws<FastBuddyException>(() => arena.CacheTouch((void*)page));
             Assert.Throws<FastBuddyException>(() => arena.CacheMarkDirty((void*)page));
-            Assert.False(arena.CacheRemove((void*)page));
+            Assert.Throws<FastBuddyException>(() => arena.CacheRemove((void*)page));
         }
         Assert.Equal(0, arena.GetStats().ActivePages);
         arena.Validate();
