@@ -610,35 +610,44 @@ internal sealed unsafe class ThreadMagazines
     }
 
     /// <summary>Pages parked in all threads' magazines in <paramref name="zone"/>.</summary>
-    public long ParkedPages(int zone)
+    public long ParkedPages(int zone) => SumAttached(_zones.Length - 1 - zone, &ParkedIn);
+
+    /// <summary>Blocks served by all attached magazines in <paramref name="zone"/>.</summary>
+    public long ServedBlocks(int zone) => SumAttached(_zones.Length - 1 - zone, &ServedBy);
+
+    /// <summary>Blocks freed into all attached magazines in <paramref name="zone"/>.</summary>
+    public long FreedBlocks(int zone) => SumAttached(_zones.Length - 1 - zone, &FreedInto);
+
+    /// <summary>
+    /// Sums <paramref name="read"/> over the attached magazines, each read under its drain lock: a magazine that a
+    /// drainer retired since the snapshot may have had its memory freed (MagazineDirectory.Sweep frees it only
+    /// under that lock), so it is skipped, never read.
+    /// </summary>
+    private long SumAttached(int zi, delegate*<ThreadMagazines, Magazine*, int, long> read)
     {
-        int zi = _zones.Length - 1 - zone;
-        long pages = 0;
+        long sum = 0;
         foreach (MagazineHandle h in Snapshot)
         {
-            for (int order = 0; order < Orders; order++)
-                pages += (long)Magazine.List(h.Ptr, zi, order)->Count << order;
+            lock (h.DrainLock)
+            {
+                if (Volatile.Read(ref h.Arena) == this)
+                    sum += read(this, h.Ptr, zi);
+            }
         }
+        return sum;
+    }
+
+    private static long ParkedIn(ThreadMagazines t, Magazine* m, int zi)
+    {
+        long pages = 0;
+        for (int order = 0; order < t.Orders; order++)
+            pages += (long)Magazine.List(m, zi, order)->Count << order;
         return pages;
     }
 
-    /// <summary>Blocks served by all attached magazines in <paramref name="zone"/>.</summary>
-    public long ServedBlocks(int zone)
-    {
-        long sum = 0;
-        foreach (MagazineHandle h in Snapshot)
-            sum += Served(h.Ptr, _zones.Length - 1 - zone);
-        return sum;
-    }
+    private static long ServedBy(ThreadMagazines t, Magazine* m, int zi) => t.Served(m, zi);
 
-    /// <summary>Blocks freed into all attached magazines in <paramref name="zone"/>.</summary>
-    public long FreedBlocks(int zone)
-    {
-        long sum = 0;
-        foreach (MagazineHandle h in Snapshot)
-            sum += FreedCounter(h.Ptr, _zones.Length - 1 - zone);
-        return sum;
-    }
+    private static long FreedInto(ThreadMagazines t, Magazine* m, int zi) => t.FreedCounter(m, zi);
 
     /// <summary>Threads with a magazine in this arena.</summary>
     public int ThreadCount => Snapshot.Length;
