@@ -6,7 +6,8 @@ namespace FastBuddy.Soak;
 internal sealed class Counters
 {
     public long Operations, Allocations, Frees, FailedAllocations, CacheAdds, ThreadsStarted, ThreadsAlive, MaxThreadsAlive;
-    public long Validations, RemovesLostToEvict;
+    public long Validations, RemovesLostToEvict, PageCounts, ConcurrentValidations, ConcurrentValidateReports;
+    public ConcurrentQueue<string> ConcurrentReports { get; } = new();
     public int MaxRegistry;
     private readonly ConcurrentQueue<string> _errors = new();
 

@@ -40,6 +40,8 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
         public SoakOwner Owner => _owner ??= new SoakOwner(Counters);
         private SoakOwner? _owner;
         public ConcurrentQueue<Block> Handoff { get; } = new();
+        public PauseGate Gate { get; } = new();
+        public ConcurrentDictionary<Worker, byte> Workers { get; } = new();
         public Thread? Supervisor { get; set; }
     }
 
@@ -121,9 +123,10 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
 
     private void RunWorker(Lane lane, Worker worker, int operations)
     {
+        lane.Workers[worker] = 0;
         try
         {
-            worker.Run(operations, () => _stopping);
+            worker.Run(operations, () => _stopping, lane.Gate);
         }
         catch (Exception e)
         {
@@ -131,6 +134,7 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
         }
         finally
         {
+            lane.Workers.TryRemove(worker, out _);
             Interlocked.Decrement(ref lane.Counters.ThreadsAlive);
         }
     }
@@ -158,20 +162,60 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
         return long.Parse(fields[1]) * Environment.SystemPageSize;
     }
 
+    /// <summary>
+    /// Every few seconds, per arena: Validate while its workers run (the call must be safe at any time), then with
+    /// its workers stopped at the gate, Validate again and count every page: free + parked + cached + the host's
+    /// blocks + the blocks in flight between threads = total. Only kswapd may run meanwhile, and only in the
+    /// background-reclaim arena, where a page it is evicting is counted nowhere for a moment: there the count
+    /// may fall short by its pages in flight, never exceed the total.
+    /// </summary>
     private void ValidateAll()
     {
         foreach (Lane lane in _lanes)
         {
+            Counters c = lane.Counters;
             try
             {
                 lane.Arena.Validate();
-                Interlocked.Increment(ref lane.Counters.Validations);
+                Interlocked.Increment(ref c.ConcurrentValidations);
+            }
+            catch (FastBuddyException e)
+            {
+                Interlocked.Increment(ref c.ConcurrentValidateReports);
+                if (c.ConcurrentReports.Count < 20)
+                    c.ConcurrentReports.Enqueue(e.Message);
+            }
+            lane.Gate.Pause(() => Interlocked.Read(ref c.ThreadsAlive));
+            try
+            {
+                lane.Arena.Validate();
+                Interlocked.Increment(ref c.Validations);
+                CountPages(lane);
             }
             catch (Exception e)
             {
-                lane.Counters.Error($"Validate failed: {e.Message}");
+                c.Error($"Validate with the workers stopped failed: {e.Message}");
+            }
+            finally
+            {
+                lane.Gate.Resume();
             }
         }
+    }
+
+    private static void CountPages(Lane lane)
+    {
+        ArenaStats s = lane.Arena.GetStats();
+        long host = lane.Workers.Keys.Sum(w => (long)w.HeldPages()) + lane.Handoff.Sum(b => 1L << b.Order);
+        long cachedByHost = lane.Workers.Keys.Sum(w => (long)w.CachedPages);
+        long cached = s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages;
+        // The host's cached pages are counted once, as cached: HeldPages includes them.
+        long counted = s.FreePages + s.PerCpuPages + cached + host - cachedByHost;
+        bool exact = !lane.Arena.Options.BackgroundReclaim;
+        if (counted > s.TotalPages || (exact && (counted != s.TotalPages || cached != cachedByHost)))
+            lane.Counters.Error($"pages: free {s.FreePages} + parked {s.PerCpuPages} + cached {cached} + host {host - cachedByHost} = {counted}, total {s.TotalPages} (host cached {cachedByHost})");
+        else
+            Interlocked.Increment(ref lane.Counters.PageCounts);
     }
 
     private void Progress(TimeSpan elapsed)
@@ -239,7 +283,9 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
             Console.WriteLine($"  operations          {c.Operations} ({c.Allocations} allocations, {c.Frees} frees, {c.FailedAllocations} NULL with NoMemory)");
             Console.WriteLine($"  page cache          {c.CacheAdds} added, {c.RemovesLostToEvict} removes lost to an Evict, {l.Owner.Writebacks} writebacks ({l.Owner.LateWritebacks} found the page removed), {l.Owner.Evictions} evicted, {s.Reclaimed} reclaimed, {s.Laundered} laundered");
             Console.WriteLine($"  policy steps        fast {s.Steps.FastPath}, high {s.Steps.High}, low {s.Steps.Low}, min {s.Steps.Min}, direct {s.Steps.DirectReclaim}, higher-order {s.Steps.HigherOrderReclaim}, final {s.Steps.FinalPhase}, failed {s.Steps.Failed}");
-            Console.WriteLine($"  validate            {c.Validations} passed");
+            Console.WriteLine($"  validate            {c.Validations} passed with the workers stopped, {c.PageCounts} page counts right; while they ran: {c.ConcurrentValidations} passed, {c.ConcurrentValidateReports} reported");
+            foreach (string report in c.ConcurrentReports.Take(3))
+                Console.WriteLine($"    while running: {report}");
             Console.WriteLine($"  end                 free {s.FreePages} of {s.TotalPages}, parked {s.PerCpuPages}, cached {s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages}");
             Console.WriteLine($"  errors              {c.ErrorCount} (of which the owner saw {l.Owner.Errors})");
         }

@@ -18,10 +18,13 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
     /// <summary>Pages this thread keeps at most (blocks plus cached pages), so a few threads overcommit the arena.</summary>
     public int Budget { get; init; } = 2048;
 
-    public void Run(int operations, Func<bool> stopping)
+    public void Run(int operations, Func<bool> stopping, PauseGate gate)
     {
         for (int i = 0; i < operations && !stopping(); i++)
+        {
+            gate.Checkpoint();
             Step();
+        }
         ReleaseAll();
     }
 
@@ -41,8 +44,11 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         Interlocked.Increment(ref counters.Operations);
     }
 
+    /// <summary>This thread's cached pages (read by the monitor while the thread waits at the gate).</summary>
+    public int CachedPages => Volatile.Read(ref _cachedCount);
+
     /// <summary>Pages of this thread's blocks (kept as a count) plus its cached pages.</summary>
-    private int HeldPages() => _blockPages + Volatile.Read(ref _cachedCount);
+    public int HeldPages() => _blockPages + Volatile.Read(ref _cachedCount);
 
     private void AllocPages()
     {
