@@ -15,8 +15,9 @@ rm -f "$out"/*.dbg
 install -m 0755 "$stage/libfastbuddy.so" "$out/libfastbuddy.so"
 
 version="$(sed -n 's/^#define FB_VERSION_STRING "\(.*\)"$/\1/p' "$here/include/fastbuddy.h")"
+# Paths relative to the .pc file (out/), so the build tree can move; install.sh writes the installed one.
 cat > "$out/fastbuddy.pc" <<PC
-prefix=$here
+prefix=\${pcfiledir}/..
 includedir=\${prefix}/include
 libdir=\${prefix}/out
 

@@ -26,6 +26,22 @@ if ! grep -qE 'Failed:[[:space:]]*[0-9]+, Passed:' "$log"; then
   status=1
 fi
 
+echo "== C# policy tests again, in the library's default configuration (per-thread magazines on)"
+# The policy suite runs with the magazines off above (exact zone states); tests that do not pin the configuration
+# run here a second time with them on.
+FASTBUDDY_POLICY_MAGAZINES=256 dotnet test tests/FastBuddy.Tests -c Release --nologo --no-build \
+    --filter "FullyQualifiedName~FastBuddy.Tests.Policy" 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+line=$(grep -E 'Failed:[[:space:]]*[0-9]+, Passed:' "$log" | tail -n 1)
+if [ -n "$line" ]; then
+  failed=$((failed + $(sed -nE 's/.*Failed:[[:space:]]*([0-9]+), Passed:.*/\1/p' <<<"$line")))
+  passed=$((passed + $(sed -nE 's/.*Passed:[[:space:]]*([0-9]+),.*/\1/p' <<<"$line")))
+else
+  echo "the policy suite with magazines did not report a summary" >&2
+  failed=$((failed + 1))
+  status=1
+fi
+
 echo "== C tests (libfastbuddy.so, ctest)"
 if [ -x native-interop/run-tests.sh ] || [ -f native-interop/run-tests.sh ]; then
   bash native-interop/run-tests.sh 2>&1 | tee "$log"

@@ -22,8 +22,12 @@ internal static unsafe class ArenaExports
         }
     }
 
+    /// <summary>The plain route (hosts that cannot use the header's inline path, such as FFI bindings): no layout check.</summary>
     [UnmanagedCallersOnly(EntryPoint = "fb_arena_create")]
-    public static int ArenaCreate(FbOptions* options, nint* result)
+    public static int ArenaCreate(FbOptions* options, nint* result) => Create(options, result);
+
+    /// <summary>Creates an arena and its handle; shared by fb_arena_create and the layout-checked fb__arena_create_layout.</summary>
+    internal static int Create(FbOptions* options, nint* result)
     {
         if (result == null)
             return Fail(InvalidArgument, "fb_arena_create needs somewhere to store the handle (out is NULL).");
@@ -42,6 +46,8 @@ internal static unsafe class ArenaExports
                 arena.Dispose();
                 return Fail(NoMemory, "Too many live arenas (2^20 - 1).");
             }
+            // The magazines carry the handle, so that the header's inline path recognises them.
+            arena.UseKey((ulong)handle.Value);
             if (outOfMemory is not null)
                 outOfMemory.Handle = handle.Value;
             *result = handle.Value;

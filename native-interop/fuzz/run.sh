@@ -4,7 +4,7 @@
 # A disagreement with the model aborts the input; the crash file is left in fuzz/out/ and the script fails.
 #   bash native-interop/fuzz/run.sh --seconds 60          (CI)
 #   bash native-interop/fuzz/run.sh --seconds 3600 --keep  (a long run; --keep merges new inputs into corpus/)
-# The last line is "fuzz: passed" or "fuzz: FAILED ...".
+# The last line is "fuzz: 1 passed, 0 failed" or "fuzz: 0 passed, 1 failed (why)".
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 seconds=60
@@ -17,10 +17,10 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-bash "$here/build.sh" || { echo "fuzz: FAILED (build)"; exit 1; }
-"$here/out/fuzz_replay" "$here/corpus" || { echo "fuzz: FAILED (corpus replay)"; exit 1; }
+bash "$here/build.sh" || { echo "fuzz: 0 passed, 1 failed (build)"; exit 1; }
+"$here/out/fuzz_replay" "$here/corpus" || { echo "fuzz: 0 passed, 1 failed (corpus replay)"; exit 1; }
 if [[ ! -x "$here/out/fuzz_abi" ]]; then
-    echo "fuzz: FAILED (no libFuzzer build: install clang-14 and libclang-rt-14-dev)"
+    echo "fuzz: 0 passed, 1 failed (no libFuzzer build: install clang-14 and libclang-rt-14-dev)"
     exit 1
 fi
 
@@ -32,11 +32,11 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"
     -print_final_stats=1 "$scratch" "$here/corpus")
 status=$?
 if [[ $status -ne 0 ]]; then
-    echo "fuzz: FAILED (exit $status; the input is the crash-* file in $here/out)"
+    echo "fuzz: 0 passed, 1 failed (exit $status; the input is the crash-* file in $here/out)"
     exit 1
 fi
 if [[ $keep -eq 1 ]]; then
     (cd "$here/out" && ./fuzz_abi -merge=1 "$here/corpus" "$scratch" >/dev/null 2>&1)
     echo "corpus: $(ls "$here/corpus" | wc -l) inputs"
 fi
-echo "fuzz: passed"
+echo "fuzz: 1 passed, 0 failed"

@@ -133,8 +133,8 @@ typedef struct fb_options {
     void* log_ctx;
     fb_oom_fn out_of_memory;           /* NULL: no out-of-memory handler */
     void* out_of_memory_ctx;
-    int32_t per_cpu_pages;             /* per-thread list of parked order-0 pages, in pages; 0 = no lists (default 64) */
-    int32_t per_cpu_batch;             /* pages moved per refill or spill, >= 1 (default 16) */
+    int32_t per_cpu_pages;             /* per-thread magazine of parked order-0 pages, in pages; 0 = no magazines (default 256) */
+    int32_t per_cpu_batch;             /* pages moved per refill or spill, >= 1 (default 32; a power of two is cut from one block) */
     int32_t per_cpu_orders;            /* orders 0 .. per_cpu_orders-1 have lists; capped at max_order (default 9) */
     int32_t reserved1;                 /* must be 0 */
     /* ---- memory and the operating system (docs/c-hosts.md, "Memory and the operating system") ---- */
@@ -296,6 +296,202 @@ const char* fb_strerror(int status);
 
 /* The library's version, FB_VERSION_STRING of the header it was built with (static string). */
 const char* fb_version(void);
+
+/* ------------------------------------------------------------- inline path */
+/*
+ * The fast path of fb_alloc_pages and fb_free_pages, compiled into the host.
+ *
+ * Each thread has a magazine per arena: a block of the library's memory with a
+ * small stack of parked blocks per order of the arena's first zone (the
+ * highest zone), its slot tag, and two handshake words. The functions below pop
+ * and park on it directly, through a thread-local pointer (initial-exec TLS),
+ * with the same protocol as the library's own C# fast path:
+ *  - the thread raises in_use around each operation; another thread that must
+ *    reach into the magazine (a drain, a free of a block this thread owns,
+ *    fb_arena_destroy) raises drain_requested, issues a process-wide barrier
+ *    and waits for in_use to drop, so the owner needs no atomic instruction;
+ *  - a block may be parked only if its page descriptor's 8-byte tag says
+ *    "allocated head of this order owned by this thread" (one compare), and
+ *    only while the zone's gate word admits the order (the step-1 watermark
+ *    test free - (2^order - 1) >= pages_low, precomputed by the library);
+ *  - anything else (another flag than FB_WAIT/FB_IO/FB_FS/FB_MEMALLOC, an
+ *    empty or full list, another arena, a block of another thread, a bad
+ *    pointer) calls the library (fb__alloc_pages_miss, fb__free_pages_miss),
+ *    which validates everything exactly as the plain exports do and hands the
+ *    thread's magazine to the thread-local for the next call.
+ * The layout below is the library's (version FB_LAYOUT_VERSION): fb_arena_create
+ * refuses a header whose version or struct sizes differ. A thread's exit is
+ * noted in its magazine by a pthread-key destructor; the arena's next sweep
+ * (kswapd's pass, fb_balance, fb_validate, a new thread) gives its blocks back.
+ *
+ * Define FB_NO_INLINE before including this header to call the plain exported
+ * functions instead (every fb_* symbol is also exported for FFI hosts; that is
+ * the slower route). The inline path needs GCC or Clang.
+ */
+
+#define FB_LAYOUT_VERSION 1u
+
+typedef struct fb_page_desc {
+    int32_t next;
+    int32_t prev;
+    uint64_t tag;            /* owner slot (32) | flags (16) | order (8) | age (8) */
+} fb_page_desc;
+
+typedef struct fb_magazine_list {
+    uint16_t count;
+    uint16_t cap;
+    uint32_t offset;         /* first slot, in uint32_t units from the magazine's start */
+} fb_magazine_list;
+
+typedef struct fb_magazine {
+    uint64_t arena_key;      /* the fb_arena* this magazine serves; 0 once it is gone */
+    volatile int32_t in_use;
+    volatile int32_t drain_requested;
+    uint64_t head_tag;       /* tag of an allocated head this thread owns, order 0 */
+    uint8_t* base;           /* the first zone's memory */
+    fb_page_desc* desc;      /* its page descriptors */
+    const volatile int32_t* gate; /* its gate word: orders step 1 admits now */
+    uint32_t pages;          /* its pages (0 once the arena is gone) */
+    uint8_t page_shift;
+    uint8_t last_error;
+    volatile uint8_t exited;
+    uint8_t orders;
+    int64_t freed;
+    /* followed by fb_magazine_list lists[orders] of the first zone, then the library's own data */
+} fb_magazine;
+
+/* Fields whose offsets tests compare with the library's (fb__layout_offset). */
+enum fb__layout_field {
+    FB__MAG_ARENA_KEY, FB__MAG_IN_USE, FB__MAG_DRAIN_REQUESTED, FB__MAG_HEAD_TAG, FB__MAG_BASE, FB__MAG_DESC,
+    FB__MAG_GATE, FB__MAG_PAGES, FB__MAG_PAGE_SHIFT, FB__MAG_LAST_ERROR, FB__MAG_EXITED, FB__MAG_ORDERS,
+    FB__MAG_FREED, FB__MAG_LISTS, FB__LIST_COUNT, FB__LIST_CAP, FB__LIST_OFFSET, FB__DESC_NEXT, FB__DESC_PREV,
+    FB__DESC_TAG, FB__TAG_FLAGS_SHIFT, FB__TAG_ORDER_SHIFT, FB__TAG_PARKED, FB__TAG_ALLOCATED_HEAD, FB__LAYOUT_FIELDS
+};
+
+#define FB__TAG_ORDER_BITS 48
+#define FB__PARKED_BIT ((uint64_t)1 << (32 + 11))
+#define FB__FAST_FLAGS (FB_WAIT | FB_IO | FB_FS | FB_MEMALLOC)
+
+/* The library's side of the inline path (not for direct use). */
+int fb__arena_create_layout(const fb_options* options, fb_arena** out, uint32_t layout_version,
+                            uint32_t magazine_size, uint32_t desc_size, uint32_t list_size);
+int64_t fb__layout_offset(uint32_t field);
+void* fb__alloc_pages_miss(fb_arena* arena, uint32_t order, uint32_t flags, fb_magazine** tls);
+int fb__free_pages_miss(fb_arena* arena, void* block, uint32_t order, fb_magazine** tls);
+
+#if !defined(FB_NO_INLINE) && (defined(__GNUC__) || defined(__clang__))
+
+#include <pthread.h>
+
+typedef char fb__magazine_is_one_line[sizeof(fb_magazine) == 64 ? 1 : -1];
+typedef char fb__desc_is_16_bytes[sizeof(fb_page_desc) == 16 ? 1 : -1];
+
+static __thread fb_magazine* fb__tls __attribute__((tls_model("initial-exec")));
+static pthread_key_t fb__exit_key;
+static pthread_once_t fb__exit_once = PTHREAD_ONCE_INIT;
+
+static inline void fb__thread_exit(void* magazine)
+{
+    __atomic_store_n(&((fb_magazine*)magazine)->exited, (uint8_t)1, __ATOMIC_RELEASE);
+}
+
+static inline void fb__exit_key_init(void)
+{
+    (void)pthread_key_create(&fb__exit_key, fb__thread_exit);
+}
+
+/* A miss handed a (new) magazine to the thread-local: note it for the thread's exit. */
+static inline void fb__note(fb_magazine* before)
+{
+    if (fb__tls != before && fb__tls != NULL) {
+        (void)pthread_once(&fb__exit_once, fb__exit_key_init);
+        (void)pthread_setspecific(fb__exit_key, fb__tls);
+    }
+}
+
+__attribute__((noinline)) static inline void* fb__alloc_pages_slow(fb_arena* arena, uint32_t order, uint32_t flags)
+{
+    fb_magazine* before = fb__tls;
+    void* block = fb__alloc_pages_miss(arena, order, flags, &fb__tls);
+    fb__note(before);
+    return block;
+}
+
+__attribute__((noinline)) static inline int fb__free_pages_slow(fb_arena* arena, void* block, uint32_t order)
+{
+    fb_magazine* before = fb__tls;
+    int status = fb__free_pages_miss(arena, block, order, &fb__tls);
+    fb__note(before);
+    return status;
+}
+
+static inline fb_magazine_list* fb__list(fb_magazine* m, uint32_t order)
+{
+    return (fb_magazine_list*)(m + 1) + order;
+}
+
+static inline void* fb__alloc_pages_inline(fb_arena* arena, uint32_t order, uint32_t flags)
+{
+    fb_magazine* m = fb__tls;
+    if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena && (flags & ~FB__FAST_FLAGS) == 0, 1)) {
+        __atomic_store_n(&m->in_use, 1, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && order < (uint32_t)*m->gate) {
+            fb_magazine_list* list = fb__list(m, order);
+            uint32_t n = list->count;
+            if (__builtin_expect(n != 0, 1)) {
+                uint32_t page = ((const uint32_t*)m)[list->offset + --n];
+                list->count = (uint16_t)n;
+                m->desc[page].tag = m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS;
+                m->last_error = 0;
+                __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
+                return m->base + ((size_t)page << m->page_shift);
+            }
+        }
+        __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
+    }
+    return fb__alloc_pages_slow(arena, order, flags);
+}
+
+static inline int fb__free_pages_inline(fb_arena* arena, void* block, uint32_t order)
+{
+    fb_magazine* m = fb__tls;
+    if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena, 1)) {
+        /* One compare for range and alignment: a misaligned offset rotates its low bits to the top. */
+        uint64_t offset = (uint64_t)((uintptr_t)block - (uintptr_t)m->base);
+        unsigned shift = m->page_shift;
+        uint64_t page = (offset >> shift) | (offset << ((64u - shift) & 63u));
+        if (page < m->pages) {
+            __atomic_store_n(&m->in_use, 1, __ATOMIC_RELAXED);
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+            if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && order < (uint32_t)*m->gate) {
+                uint64_t want = m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS;
+                fb_magazine_list* list = fb__list(m, order);
+                uint32_t n = list->count;
+                if (m->desc[page].tag == want && n < list->cap) {
+                    ((uint32_t*)m)[list->offset + n] = (uint32_t)page;
+                    list->count = (uint16_t)(n + 1);
+                    m->desc[page].tag = want | FB__PARKED_BIT;
+                    m->freed++;
+                    __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
+                    return FB_OK;
+                }
+            }
+            __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
+        }
+    }
+    return fb__free_pages_slow(arena, block, order);
+}
+
+#define fb_alloc_pages(arena, order, flags) fb__alloc_pages_inline((arena), (order), (flags))
+#define fb_free_pages(arena, block, order) fb__free_pages_inline((arena), (block), (order))
+
+#endif /* inline path */
+
+/* Every host compiled against this header has its layout checked at creation (the plain symbol skips the check). */
+#define fb_arena_create(options, out) \
+    fb__arena_create_layout((options), (out), FB_LAYOUT_VERSION, (uint32_t)sizeof(fb_magazine), \
+                            (uint32_t)sizeof(fb_page_desc), (uint32_t)sizeof(fb_magazine_list))
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,4 +1,4 @@
-/* The byte API: fb_alloc, fb_realloc, fb_usable_size, fb_free, FB_ZERO and the edges of SPEC section 7. */
+/* The byte API: fb_alloc, fb_realloc, fb_usable_size, fb_free, FB_ZERO and the edges of docs/design.md ("Bad input and the edges"). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* Bad options (SPEC section 7): each is FB_ERR_INVALID_ARGUMENT, *out stays NULL, and nothing leaks a handle. */
+/* Bad options (docs/design.md, "Bad input and the edges"): each is FB_ERR_INVALID_ARGUMENT, *out stays NULL, and nothing leaks a handle. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -232,7 +232,7 @@ FB_TEST(per_cpu_lists_off)
 
 FB_TEST(small_max_order_with_default_per_cpu_settings)
 {
-    /* fb_options_init's per_cpu_orders (9) must not make max_order 1 .. 8 unusable: SPEC section 6 only limits
+    /* fb_options_init's per_cpu_orders (9) must not make max_order 1 .. 8 unusable: the public contract (docs/design.md) only limits
        max_order itself. */
     for (uint32_t max_order = 1; max_order <= 11; max_order++) {
         fb_options o;

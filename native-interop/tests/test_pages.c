@@ -1,4 +1,4 @@
-/* Pages: allocation of every order, alignment, zonelists, exhaustion, and every bad free of SPEC section 7. */
+/* Pages: allocation of every order, alignment, zonelists, exhaustion, and every bad free of docs/design.md ("Bad input and the edges"). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdlib.h>

@@ -39,18 +39,26 @@ public sealed class ArenaOptions
     public int BalanceMax { get; set; } = 255;
 
     /// <summary>
-    /// Per-CPU (per-thread) list size for order 0, in pages: freed blocks parked for lock-free reuse. Higher orders
-    /// keep fewer blocks. 0 turns the lists off (every allocation then takes a zone lock).
+    /// Per-thread magazine size for order 0, in pages (default 256): freed blocks parked for lock-free reuse. Order k
+    /// keeps a quarter as many blocks per order step (at least one), and no list more than 1/64 of its zone. 0 turns
+    /// the magazines off (every allocation then takes a zone lock).
     /// </summary>
-    public int PerCpuPages { get; set; } = 64;
+    public int PerCpuPages { get; set; } = 256;
 
-    /// <summary>Order-0 blocks moved per refill or spill of a per-CPU list (one zone-lock round trip).</summary>
-    public int PerCpuBatch { get; set; } = 16;
+    /// <summary>
+    /// Order-0 blocks moved per refill or spill of a magazine (default 32; one zone-lock round trip). A refill cuts one
+    /// block of the batch's size (rounded down to a power of two) into pages, rather than taking them one by one.
+    /// </summary>
+    public int PerCpuBatch { get; set; } = 32;
 
     /// <summary>How many orders (0 .. PerCpuOrders-1) have per-CPU lists; capped at <see cref="MaxOrder"/>.</summary>
     public int PerCpuOrders { get; set; } = 9;
 
-    /// <summary>Receives the "N-order allocation failed" warnings and callback failures; null logs nothing.</summary>
+    /// <summary>
+    /// Receives the arena's log events (ids 1-5: step 7's "N-order allocation failed" warning, the reclaimer thread's
+    /// start and stop, out-of-memory handler calls, owner callbacks that threw; README, "Metrics and logging");
+    /// null logs nothing.
+    /// </summary>
     public ILogger? Logger { get; set; }
 
     // ---------------------------------------------------------------- memory and the operating system

@@ -32,6 +32,12 @@ public sealed class ArenaStats
     public long Reclaimed { get; init; }
     /// <summary>Dirty cache pages written back clean.</summary>
     public long Laundered { get; init; }
+    /// <summary>Failed allocations per order (index = order); they sum to <see cref="Failures"/>.</summary>
+    public IReadOnlyList<long> FailuresByOrder { get; init; } = [];
+    /// <summary>Wake-ups asked of the background reclaimer (kswapd or kreclaimd); 0 without background reclaim.</summary>
+    public long KswapdWakeups { get; init; }
+    /// <summary>kswapd passes run (on the background thread, in waiting callers, or by <see cref="BuddyArena.Balance"/>).</summary>
+    public long KswapdPasses { get; init; }
     /// <summary>Sum of pages_min over zones (2.4's freepages.min).</summary>
     public long FreePagesMin { get; init; }
     /// <summary>Sum of pages_low over zones (freepages.low).</summary>

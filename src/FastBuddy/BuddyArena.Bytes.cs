@@ -122,16 +122,34 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// Rents a block of at least <paramref name="bytes"/> (at most <see cref="int.MaxValue"/>) as
-    /// <see cref="IMemoryOwner{T}"/>; disposing the owner frees the block.
+    /// <see cref="IMemoryOwner{T}"/> whose <c>Memory</c> is exactly <paramref name="bytes"/> long; disposing the owner
+    /// frees the block (once; after the arena is disposed it does nothing).
     /// </summary>
+    /// <remarks>
+    /// When memory is short, Rent goes through the same policy as <see cref="Alloc"/> with
+    /// <paramref name="flags"/>: with <see cref="AllocFlags.Kernel"/> it may reclaim clean cache pages, have dirty
+    /// ones written back, and wait for kswapd and for frees until <see cref="ArenaOptions.AllocWaitTimeout"/>; with
+    /// <see cref="AllocFlags.Atomic"/> it never waits. If the policy still refuses (step 7, after the
+    /// out-of-memory handler), Rent cannot return null, so it throws <see cref="InsufficientMemoryException"/>;
+    /// <see cref="LastError"/> is then <see cref="FastBuddyStatus.NoMemory"/> and the arena is unchanged. Callers
+    /// that prefer a null to an exception use <see cref="Alloc"/> (or <see cref="AllocSpan{T}"/>, which returns an
+    /// empty span).
+    /// </remarks>
+    /// <exception cref="FastBuddyException">Zero bytes, more than <see cref="int.MaxValue"/>, or more than the largest block.</exception>
     /// <exception cref="InsufficientMemoryException">The policy refused the allocation.</exception>
     public IMemoryOwner<byte> Rent(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
         if (bytes > int.MaxValue)
             ThrowHelper.ThrowBadInput(FastBuddyStatus.InvalidArgument, $"Rent is limited to {int.MaxValue} bytes; got {bytes}.", nameof(bytes));
+        return RentBlock<byte>(bytes, (int)bytes, flags);
+    }
+
+    /// <summary>Allocates a block for <paramref name="length"/> elements and wraps it; throws when the policy refuses.</summary>
+    private IMemoryOwner<T> RentBlock<T>(nuint bytes, int length, AllocFlags flags) where T : unmanaged
+    {
         void* p = Alloc(bytes, flags);
         if (p == null)
-            throw new InsufficientMemoryException($"The arena could not provide {bytes} bytes ({LastError}).");
-        return new NativeBlockOwner(this, p, (int)bytes);
+            ThrowHelper.ThrowRentRefused(bytes, LastError);
+        return new NativeBlockOwner<T>(this, p, length);
     }
 }

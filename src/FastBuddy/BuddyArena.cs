@@ -132,6 +132,15 @@ public sealed unsafe partial class BuddyArena : IDisposable
         _key = key;
     }
 
+    /// <summary>The calling thread's magazine of this arena (bound now if need be); null when the layer is off or the arena is gone.</summary>
+    internal PerThread.Magazine* ThreadMagazine()
+    {
+        if (IsDisposed || !Policy.Magazines.Enabled)
+            return null;
+        PerThread.Magazine* m = Policy.Magazines.For();
+        return m->ArenaKey == _key ? m : null;
+    }
+
     /// <summary>
     /// Frees everything: wakes waiting allocations (they fail), stops kswapd and kreclaimd, calls no owner
     /// callbacks and releases all memory. Every pointer into the arena is invalid afterwards.
@@ -244,16 +253,19 @@ public sealed unsafe partial class BuddyArena : IDisposable
     internal static AllocFlags EffectiveFlags(AllocFlags flags)
         => ThreadState.Current.ReclaimDepth != 0 ? flags | AllocFlags.MemAlloc : flags;
 
+    /// <summary>Step 7's message; the event is off the fast path (the allocation has already failed).</summary>
     internal void LogAllocationFailed(int order, AllocFlags flags)
     {
-        if (_logger is not null && _logger.IsEnabled(LogLevel.Warning))
-            Log.AllocationFailed(_logger, order, flags, null);
+        if (_logger is not null)
+            ArenaLog.AllocationFailed(_logger, order, flags);
     }
 
-    private static class Log
+    /// <summary>Step 7 asks the out-of-memory handler once, and logs its answer.</summary>
+    internal bool AskOutOfMemoryHandler(OutOfMemoryHandler handler, int order, AllocFlags flags)
     {
-        public static readonly Action<ILogger, int, AllocFlags, Exception?> AllocationFailed =
-            LoggerMessage.Define<int, AllocFlags>(LogLevel.Warning, new EventId(1, "AllocationFailed"),
-                "{Order}-order allocation failed (flags {Flags}).");
+        bool retry = handler(this, order, flags);
+        if (_logger is not null)
+            ArenaLog.OutOfMemoryHandlerCalled(_logger, order, flags, retry);
+        return retry;
     }
 }

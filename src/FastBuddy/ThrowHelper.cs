@@ -39,5 +39,9 @@ internal static class ThrowHelper
         => throw new FastBuddyException(FastBuddyStatus.InvalidArgument, $"Zonelist {zonelist} does not exist; there are {zones}.", "zonelist");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowRentRefused(nuint bytes, FastBuddyStatus reason)
+        => throw new InsufficientMemoryException($"The arena could not provide {bytes} bytes ({reason}).");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowCorrupt(string message) => throw new FastBuddyException(FastBuddyStatus.Corrupt, message);
 }

@@ -8,7 +8,7 @@ using FastBuddy.Benchmarks.Peers;
 namespace FastBuddy.Benchmarks.Suite;
 
 /// <summary>
-/// The benchmark suite of SPEC section 8: FastBuddy against NativeMemory (glibc), NativeMemory.AlignedAlloc,
+/// The benchmark suite of docs/design.md ("Performance targets"): FastBuddy against NativeMemory (glibc), NativeMemory.AlignedAlloc,
 /// ArrayPool&lt;byte&gt;.Shared and the native peers mimalloc, jemalloc and tcmalloc, in one table grouped by
 /// category. In each category the baseline is <c>NativeMemory.Alloc</c> of the same size (Ratio below 1 = faster
 /// than glibc), except in the two-thread category (baseline: FastBuddy on one worker thread, so the scaling is

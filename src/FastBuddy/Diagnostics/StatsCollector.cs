@@ -64,6 +64,9 @@ internal static class StatsCollector
             decommits += zs.Decommits;
         }
         steps[(int)AllocationStep.Failed] = policy.Failures;
+        var failuresByOrder = new long[arena.MaxOrder];
+        for (int order = 0; order < failuresByOrder.Length; order++)
+            failuresByOrder[order] = policy.FailuresOf(order);
         long allocations = 0;
         for (int s = 0; s < (int)AllocationStep.Failed; s++)
             allocations += steps[s];
@@ -85,6 +88,9 @@ internal static class StatsCollector
             CommittedBytes = committed,
             DecommittedBytes = decommitted,
             Decommits = decommits,
+            FailuresByOrder = failuresByOrder,
+            KswapdWakeups = policy.Daemon.Wakeups,
+            KswapdPasses = policy.Daemon.PassCount,
             FreePagesMin = policy.Pressure.FreePagesMin,
             FreePagesLow = policy.Pressure.FreePagesLow,
             FreePagesHigh = policy.Pressure.FreePagesHigh,

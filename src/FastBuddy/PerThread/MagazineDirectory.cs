@@ -35,7 +35,7 @@ internal static class MagazineDirectory
                     return false;
                 try
                 {
-                    if (Volatile.Read(ref h.Arena) is not null || !h.OwnerGone)
+                    if (Volatile.Read(ref h.Arena) is not null || !h.MemoryFreeable)
                         return false;
                     h.Release();
                     return true;

@@ -35,6 +35,26 @@ internal sealed unsafe class MagazineHandle
     /// <summary>The owner has exited (managed threads: no longer alive; C threads: flagged by their exit destructor).</summary>
     public bool OwnerGone => !Owner.IsAlive || Ptr->Exited != 0;
 
+    private long _deadSince;
+
+    /// <summary>
+    /// The memory may go: the thread is no longer alive, and was already seen dead at least a second ago. The grace
+    /// covers a C thread's exit, whose thread-local destructors (the header's, which flag <see cref="Magazine.Exited"/>)
+    /// may still run after the runtime has let the thread go.
+    /// </summary>
+    public bool MemoryFreeable
+    {
+        get
+        {
+            if (Owner.IsAlive)
+                return false;
+            long now = Environment.TickCount64;
+            if (_deadSince == 0)
+                _deadSince = now;
+            return now - _deadSince >= 1000;
+        }
+    }
+
     /// <summary>Frees the memory; only once the owner is gone.</summary>
     public void Release()
     {

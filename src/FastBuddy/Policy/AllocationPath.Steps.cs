@@ -195,6 +195,7 @@ internal sealed unsafe partial class AllocationPath
     private void* Failed(ref Call call)
     {
         Interlocked.Increment(ref _failures);
+        Interlocked.Increment(ref _failuresByOrder[call.Order]);
         ThreadState.LastError = FastBuddyStatus.NoMemory;
         FailureCallbacks.LogAllocationFailed(_arena, call.Order, call.Flags);
         return null;

@@ -44,6 +44,7 @@ internal sealed unsafe partial class AllocationPath
     private readonly ThreadMagazines _magazines;
     private readonly long _waitTicks;
     private long _failures;
+    private readonly long[] _failuresByOrder = new long[BuddyArena.MaxOrderLimit];
 
     public AllocationPath(BuddyArena arena, Zone[] zones, PageCache cache)
     {
@@ -68,6 +69,7 @@ internal sealed unsafe partial class AllocationPath
     public ThreadMagazines Magazines => _magazines;
     public FreePath FreePath { get; }
     public long Failures => Volatile.Read(ref _failures);
+    public long FailuresOf(int order) => Volatile.Read(ref _failuresByOrder[order]);
 
     /// <summary>The policy's counters of <paramref name="zone"/>.</summary>
     public ZoneAccount Account(Zone zone) => _accounts[zone.Index];

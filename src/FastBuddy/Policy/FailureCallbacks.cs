@@ -18,7 +18,7 @@ internal static class FailureCallbacks
         t_inHandler = true;
         try
         {
-            return handler(arena, order, flags);
+            return arena.AskOutOfMemoryHandler(handler, order, flags);
         }
         finally
         {

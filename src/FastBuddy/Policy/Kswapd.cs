@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FastBuddy.Buddy;
 using FastBuddy.Diagnostics;
 using FastBuddy.PerThread;
+using FastBuddy.Diagnostics;
 
 namespace FastBuddy.Policy;
 
@@ -37,6 +38,7 @@ internal sealed class Kswapd
     private readonly Thread? _thread;
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
+    private long _wakeups, _passes;
 
     public Kswapd(BuddyArena arena, Zone[] zones, Reclaim reclaim, MemoryPressure pressure, ThreadMagazines magazines, bool background)
     {
@@ -52,6 +54,8 @@ internal sealed class Kswapd
             _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
             FaultInjection.Hit(FaultPoint.ReclaimerStart); // a start that fails fails the arena's creation
             _thread.Start();
+            if (arena.Logger is { } logger)
+                ArenaLog.ReclaimerStarted(logger);
         }
     }
 
@@ -61,6 +65,12 @@ internal sealed class Kswapd
     public bool Background => _background;
 
     public bool LastPassProgressed => _lastPassProgressed;
+
+    /// <summary>Wake-ups asked of the background thread (kswapd or kreclaimd); 0 without one.</summary>
+    public long Wakeups => Interlocked.Read(ref _wakeups);
+
+    /// <summary>kswapd passes run, in the background thread or in callers.</summary>
+    public long PassCount => Interlocked.Read(ref _passes);
 
     public void WakeKswapd() => Wake(kswapd: true);
 
@@ -74,6 +84,7 @@ internal sealed class Kswapd
         {
             if (_stopping)
                 return;
+            _wakeups++;
             if (kswapd)
                 _kswapdWanted = true;
             else
@@ -116,6 +127,7 @@ internal sealed class Kswapd
             progress = _magazines.DrainExited() + DrainForShortage() + Refill() + Balance();
         }
         _lastPassProgressed = progress > 0;
+        Interlocked.Increment(ref _passes);
         Passes.Advance();
         return progress;
     }
@@ -200,5 +212,7 @@ internal sealed class Kswapd
         Passes.Close();
         if (thread is not null && thread != Thread.CurrentThread)
             thread.Join();
+        if (thread is not null && _arena.Logger is { } logger)
+            ArenaLog.ReclaimerStopped(logger, PassCount);
     }
 }

@@ -369,7 +369,7 @@ internal sealed unsafe class Reclaim
     private void LogCallbackFailure(Exception e, string callback)
     {
         ILogger? logger = _arena.Logger;
-        if (logger is not null && logger.IsEnabled(LogLevel.Error))
-            logger.LogError(e, "A page owner's {Callback} threw; the arena stays consistent.", callback);
+        if (logger is not null)
+            ArenaLog.CallbackFailed(logger, e, callback);
     }
 }

@@ -5,7 +5,7 @@ using static FastBuddy.Tests.TestSupport.TestArenas;
 namespace FastBuddy.Tests.Core;
 
 /// <summary>
-/// Bad frees (SPEC section 7): each is refused with its own status, touches no list, and leaves Validate passing and
+/// Bad frees (docs/design.md, "Bad input and the edges"): each is refused with its own status, touches no list, and leaves Validate passing and
 /// every count unchanged.
 /// </summary>
 public sealed unsafe class BadFreeTests

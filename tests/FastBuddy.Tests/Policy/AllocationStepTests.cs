@@ -13,7 +13,8 @@ public sealed unsafe class AllocationStepTests
     [Fact]
     public void Step1_FastPath_ServesWhenFreeEqualsPagesLow()
     {
-        using BuddyArena arena = Create();
+        // Exact zone states: magazines off in both runs of the suite.
+        using BuddyArena arena = Create(perCpuPages: 0);
         ArenaState.DrainTo(arena, Low);
         StepCounts before = StepCounts.Read(arena);
 

@@ -25,7 +25,8 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
     public void Kswapd_BringsFreePlusCleanBackAbovePagesHigh()
     {
         var owner = new RecordingOwner();
-        using BuddyArena arena = Create(background: true);
+        // Exact zone states: magazines off in both runs of the suite.
+        using BuddyArena arena = Create(background: true, perCpuPages: 0);
         // Allocate first, then cache: kswapd, woken while free falls, finds nothing to do yet.
         List<nint> held = ArenaState.DrainTo(arena, 41); // below pages_high, above pages_low
         ArenaState.CacheExisting(arena, owner, held, dirty: false);
@@ -49,7 +50,8 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
     public void Kswapd_LaundersDirtyPagesOnItsOwnThread()
     {
         var owner = new RecordingOwner();
-        using BuddyArena arena = Create(background: true);
+        // Exact zone states: magazines off in both runs of the suite.
+        using BuddyArena arena = Create(background: true, perCpuPages: 0);
         List<nint> held = ArenaState.DrainTo(arena, 41);
         ArenaState.CacheExisting(arena, owner, held, dirty: true);
 

@@ -4,7 +4,7 @@ using static FastBuddy.Tests.PolicySupport.PolicyArena;
 namespace FastBuddy.Tests.Policy;
 
 /// <summary>
-/// On entry (SPEC 2.3): wake kswapd when inactive_shortage() &gt; inactive_target / 2 and free_shortage(); else when
+/// On entry (docs/design.md, "The seed's steps", entry): wake kswapd when inactive_shortage() &gt; inactive_target / 2 and free_shortage(); else when
 /// there is a free shortage and the inactive_dirty pages exceed it and freepages.high, wake the launderer (kswapd).
 /// Observed through the background thread's Writeback calls: the allocation itself is served by the fast path, above
 /// pages_min (so kreclaimd is not woken either).

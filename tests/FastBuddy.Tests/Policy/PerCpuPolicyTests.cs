@@ -149,7 +149,7 @@ public sealed unsafe class PerCpuPolicyTests
     }
 
     /// <summary>
-    /// memory_pressure never goes below 0 (SPEC 4): a free when it is at 0 does not make it negative, so the next
+    /// memory_pressure never goes below 0 (docs/design.md, "Counters"): a free when it is at 0 does not make it negative, so the next
     /// allocations raise it again. With the per-CPU lists the fast path's allocations and frees are counted per
     /// thread; after the pressure has decayed, the frees must not leave a hidden negative balance that swallows
     /// later allocations. (Without the lists this holds.)

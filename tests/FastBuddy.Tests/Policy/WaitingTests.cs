@@ -5,7 +5,7 @@ using static FastBuddy.Tests.PolicySupport.PolicyArena;
 namespace FastBuddy.Tests.Policy;
 
 /// <summary>
-/// Waiting single-page requests (SPEC section 4, "Waiting"): they stop at pages_min without cache pages, an Fs
+/// Waiting single-page requests (docs/design.md, "Waiting"): they stop at pages_min without cache pages, an Fs
 /// caller waits for frees until AllocWaitTimeout, a caller without Fs fails at once, Io/Fs without Wait mean nothing.
 /// </summary>
 public sealed unsafe class WaitingTests

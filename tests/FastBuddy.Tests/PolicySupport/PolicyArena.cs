@@ -33,8 +33,10 @@ internal static class PolicyArena
     public static BuddyArena Create(
         int pages = Pages, long min = Min, long low = Low, long high = High,
         bool background = false, TimeSpan? allocWait = null, ILogger? logger = null,
-        OutOfMemoryHandler? outOfMemory = null, int pageSize = PageSize, int perCpuPages = 0)
+        OutOfMemoryHandler? outOfMemory = null, int pageSize = PageSize, int perCpuPages = -1)
     {
+        if (perCpuPages < 0)
+            perCpuPages = DefaultMagazinePages;
         var options = new ArenaOptions
         {
             PageSize = pageSize,
@@ -50,6 +52,14 @@ internal static class PolicyArena
         options.Zones.Add(new ZoneOptions("Normal", (nuint)pages * (nuint)pageSize) { PagesMin = min, PagesLow = low, PagesHigh = high });
         return new BuddyArena(options);
     }
+
+    /// <summary>
+    /// The magazine size of arenas whose test does not choose one: 0 (off, exact zone states), or the value of
+    /// FASTBUDDY_POLICY_MAGAZINES, with which tests/run-all.sh runs the policy suite a second time in the library's
+    /// default configuration (magazines on).
+    /// </summary>
+    public static int DefaultMagazinePages { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("FASTBUDDY_POLICY_MAGAZINES"), out int pages) ? pages : 0;
 
     /// <summary>Several zones, low to high, each with explicit watermarks (min, low, high).</summary>
     public static BuddyArena CreateZones(bool background, params (string Name, int Pages, long Min, long Low, long High)[] zones)
