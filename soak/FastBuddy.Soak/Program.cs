@@ -6,7 +6,7 @@ using FastBuddy.Soak;
 // The soak: two arenas (background reclaim on, off) under a mixed workload of short-lived threads with a page
 // cache, for a set time; samples resident memory and the per-thread registry, validates periodically, and ends with
 // every page accounted for. Not part of the test command: run it with soak/run.sh --minutes N.
-int minutes = 10, seconds = 0, threads = 3, perCpuPages = 64;
+int minutes = 10, seconds = 0, threads = 3, perCpuPages = new ArenaOptions().PerCpuPages;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])

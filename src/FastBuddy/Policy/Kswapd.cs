@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using FastBuddy.Buddy;
-using FastBuddy.Diagnostics;
 using FastBuddy.PerThread;
 using FastBuddy.Diagnostics;
 
