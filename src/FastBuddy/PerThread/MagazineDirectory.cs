@@ -23,11 +23,16 @@ internal static class MagazineDirectory
             Sweep();
     }
 
-    /// <summary>Frees the detached magazines of exited threads.</summary>
+    /// <summary>Statistics readers walking a registry snapshot without locks: while any is, no magazine is freed.</summary>
+    public static int Readers;
+
+    /// <summary>Frees the detached magazines of exited threads (later, while a statistics reader is counted).</summary>
     public static void Sweep()
     {
         lock (s_lock)
         {
+            if (Interlocked.CompareExchange(ref Readers, 0, 0) != 0)
+                return;
             s_all.RemoveAll(static h =>
             {
                 // A drainer or a quiesce holding the handle's lock may still read its memory: free it next time.

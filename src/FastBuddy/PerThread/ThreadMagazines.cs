@@ -619,22 +619,28 @@ internal sealed unsafe class ThreadMagazines
     public long FreedBlocks(int zone) => SumAttached(_zones.Length - 1 - zone, &FreedInto);
 
     /// <summary>
-    /// Sums <paramref name="read"/> over the attached magazines, each read under its drain lock: a magazine that a
-    /// drainer retired since the snapshot may have had its memory freed (MagazineDirectory.Sweep frees it only
-    /// under that lock), so it is skipped, never read.
+    /// Sums <paramref name="read"/> over the attached magazines without locks. The reader is counted in
+    /// <see cref="MagazineDirectory.Readers"/> before it takes the snapshot, and the directory frees no magazine
+    /// while any reader is counted, so a magazine retired since the snapshot is still readable (its counts are stale
+    /// by then and it is skipped).
     /// </summary>
     private long SumAttached(int zi, delegate*<ThreadMagazines, Magazine*, int, long> read)
     {
-        long sum = 0;
-        foreach (MagazineHandle h in Snapshot)
+        Interlocked.Increment(ref MagazineDirectory.Readers);
+        try
         {
-            lock (h.DrainLock)
+            long sum = 0;
+            foreach (MagazineHandle h in Snapshot)
             {
                 if (Volatile.Read(ref h.Arena) == this)
                     sum += read(this, h.Ptr, zi);
             }
+            return sum;
         }
-        return sum;
+        finally
+        {
+            Interlocked.Decrement(ref MagazineDirectory.Readers);
+        }
     }
 
     private static long ParkedIn(ThreadMagazines t, Magazine* m, int zi)
