@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds libfastbuddy.so, the sample and the C tests, runs the tests (normally, then under valgrind memcheck)
+# Builds libfastbuddy.so, the sample and the C tests, runs the tests (normally, under ThreadSanitizer for the
+# threaded suites, then under valgrind memcheck)
 # and ends with one line: "C: N passed, M failed".
 set -uo pipefail
 
@@ -39,6 +40,12 @@ run_label() {
 }
 
 run_label c
+# ThreadSanitizer: registered by CMake when the compiler supports -fsanitize=thread.
+if [[ -x "$build/tests/fbtests_tsan" ]]; then
+    run_label tsan
+else
+    echo "gcc without -fsanitize=thread: the tsan run is skipped" >&2
+fi
 if command -v valgrind >/dev/null 2>&1; then
     run_label valgrind
 else

@@ -442,7 +442,8 @@ static inline void* fb__alloc_pages_inline(fb_arena* arena, uint32_t order, uint
             if (__builtin_expect(n != 0, 1)) {
                 uint32_t page = ((const uint32_t*)m)[list->offset + --n];
                 list->count = (uint16_t)n;
-                m->desc[page].tag = m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS;
+                /* Descriptor tags are shared with other threads' frees: atomic word accesses (plain moves on x86). */
+                __atomic_store_n(&m->desc[page].tag, m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS, __ATOMIC_RELAXED);
                 m->last_error = 0;
                 __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
                 return m->base + ((size_t)page << m->page_shift);
@@ -468,10 +469,10 @@ static inline int fb__free_pages_inline(fb_arena* arena, void* block, uint32_t o
                 uint64_t want = m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS;
                 fb_magazine_list* list = fb__list(m, order);
                 uint32_t n = list->count;
-                if (m->desc[page].tag == want && n < list->cap) {
+                if (__atomic_load_n(&m->desc[page].tag, __ATOMIC_RELAXED) == want && n < list->cap) {
                     ((uint32_t*)m)[list->offset + n] = (uint32_t)page;
                     list->count = (uint16_t)(n + 1);
-                    m->desc[page].tag = want | FB__PARKED_BIT;
+                    __atomic_store_n(&m->desc[page].tag, want | FB__PARKED_BIT, __ATOMIC_RELAXED);
                     m->freed++;
                     __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
                     return FB_OK;

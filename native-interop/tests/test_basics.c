@@ -105,8 +105,8 @@ FB_TEST(options_init_defaults)
     CHECK(o.log_ctx == NULL);
     CHECK(o.out_of_memory == NULL);
     CHECK(o.out_of_memory_ctx == NULL);
-    CHECK_EQ(o.per_cpu_pages, 64);
-    CHECK_EQ(o.per_cpu_batch, 16);
+    CHECK_EQ(o.per_cpu_pages, 256);
+    CHECK_EQ(o.per_cpu_batch, 32);
     CHECK_EQ(o.per_cpu_orders, 9);
     CHECK_EQ(o.reserved1, 0);
 }

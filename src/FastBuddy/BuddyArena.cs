@@ -61,24 +61,38 @@ public sealed unsafe partial class BuddyArena : IDisposable
                     PagesHigh = z.Watermarks.High,
                 };
             }
+            _zonelists = BuildZonelists(_zones);
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            Cache = new PageCache(this);
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            Policy = new AllocationPath(this, _zones, Cache);
+            _key = Policy.Magazines.Key;
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            ArenaMetrics.Register(this);
         }
         catch
         {
+            // All or nothing: a zone whose metadata could not be built (a GC heap limit, a refused reservation)
+            // must not strand the reservations of the zones built before it, nor a started kswapd.
+            Policy?.Shutdown();
             foreach (Zone? z in _zones)
                 z?.Dispose();
             throw;
         }
-        _zonelists = new Zone[_zones.Length][];
-        for (int i = 0; i < _zones.Length; i++)
+    }
+
+    /// <summary>Zonelist i: zone i, then the zones below it, highest first (2.4's fallback order).</summary>
+    private static Zone[][] BuildZonelists(Zone[] zones)
+    {
+        FaultInjection.Hit(FaultPoint.CreationAllocation);
+        var zonelists = new Zone[zones.Length][];
+        for (int i = 0; i < zones.Length; i++)
         {
-            _zonelists[i] = new Zone[i + 1];
+            zonelists[i] = new Zone[i + 1];
             for (int j = 0; j <= i; j++)
-                _zonelists[i][j] = _zones[i - j];
+                zonelists[i][j] = zones[i - j];
         }
-        Cache = new PageCache(this);
-        Policy = new AllocationPath(this, _zones, Cache);
-        _key = Policy.Magazines.Key;
-        ArenaMetrics.Register(this);
+        return zonelists;
     }
 
     /// <summary>Creates an arena of one zone "Normal" with default options.</summary>

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using FastBuddy.Diagnostics;
 using FastBuddy.Platform;
 
 namespace FastBuddy.Buddy;
@@ -46,13 +47,29 @@ internal sealed unsafe class Zone : IDisposable
         _region = ArenaMemory.Reserve(bytes, alignment, memory.GuardPages, memory.TransparentHugePages);
         _memory = _region.Base;
         Base = (nint)_memory;
-        Commit = new CommitMap(pages, pageShift, memory, _region);
 
-        _gate = (int*)NativeBlocks.AllocZeroed(NativeBlocks.CacheLine);
-        _descriptors = GC.AllocateArray<PageDescriptor>(pages, pinned: true);
-        Desc = (PageDescriptor*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_descriptors));
-        _bitmap = new MergeBitmap(pages, maxOrder);
-        _free = new PageList[maxOrder];
+        // All or nothing: metadata that cannot be built (a GC heap limit) gives the reservation back. The gate
+        // word, if it was allocated, goes with the finalizer.
+        try
+        {
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            Commit = new CommitMap(pages, pageShift, memory, _region);
+            _gate = (int*)NativeBlocks.AllocZeroed(NativeBlocks.CacheLine);
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            _descriptors = GC.AllocateArray<PageDescriptor>(pages, pinned: true);
+            Desc = (PageDescriptor*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_descriptors));
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            _bitmap = new MergeBitmap(pages, maxOrder);
+            FaultInjection.Hit(FaultPoint.CreationAllocation);
+            _free = new PageList[maxOrder];
+        }
+        catch
+        {
+            ArenaMemory.Release(_region);
+            _region = default;
+            _memory = null;
+            throw;
+        }
         _free.AsSpan().Fill(PageList.Empty);
         Active = PageList.Empty;
         InactiveDirty = PageList.Empty;

@@ -23,17 +23,32 @@ internal static class MagazineDirectory
             Sweep();
     }
 
-    /// <summary>Frees the detached magazines of exited threads.</summary>
+    /// <summary>Statistics readers walking a registry snapshot without locks: while any is, no magazine is freed.</summary>
+    public static int Readers;
+
+    /// <summary>Frees the detached magazines of exited threads (later, while a statistics reader is counted).</summary>
     public static void Sweep()
     {
         lock (s_lock)
         {
+            if (Interlocked.CompareExchange(ref Readers, 0, 0) != 0)
+                return;
             s_all.RemoveAll(static h =>
             {
-                if (Volatile.Read(ref h.Arena) is not null || !h.MemoryFreeable)
+                // A drainer or a quiesce holding the handle's lock may still read its memory: free it next time.
+                if (!h.DrainLock.TryEnter())
                     return false;
-                h.Release();
-                return true;
+                try
+                {
+                    if (Volatile.Read(ref h.Arena) is not null || !h.MemoryFreeable)
+                        return false;
+                    h.Release();
+                    return true;
+                }
+                finally
+                {
+                    h.DrainLock.Exit();
+                }
             });
             s_sweepAt = Math.Max(64, s_all.Count * 2);
         }

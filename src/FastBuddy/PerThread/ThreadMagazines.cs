@@ -473,17 +473,21 @@ internal sealed unsafe class ThreadMagazines
     {
         MagazineHandle[] all = Snapshot;
         var targets = new List<MagazineHandle>(all.Length);
+        // Lock in registry order (every drainer does), then choose under each lock: a handle that another drainer
+        // retired since the snapshot may have had its memory freed (MagazineDirectory.Sweep frees it only under
+        // the same lock), so it is not touched.
         foreach (MagazineHandle h in all)
         {
-            if (!exitedOnly || h.OwnerGone)
+            h.DrainLock.Enter();
+            if (Volatile.Read(ref h.Arena) == this && (!exitedOnly || h.OwnerGone))
                 targets.Add(h);
+            else
+                h.DrainLock.Exit();
         }
         if (targets.Count == 0)
             return 0;
         long drained = 0;
-        // Lock in registry order (every drainer does), raise the requests, then one barrier for all.
-        foreach (MagazineHandle h in targets)
-            h.DrainLock.Enter();
+        // Raise the requests, then one barrier for all.
         try
         {
             foreach (MagazineHandle h in targets)
@@ -525,7 +529,8 @@ internal sealed unsafe class ThreadMagazines
         {
             foreach (MagazineHandle h in drained)
             {
-                if (!h.OwnerGone || h.Arena != this || Parked(h.Ptr) != 0)
+                // Arena first: a handle still ours (registry lock held) cannot have been swept, so Ptr is valid.
+                if (h.Arena != this || !h.OwnerGone || Parked(h.Ptr) != 0)
                     continue;
                 for (int zi = 0; zi < _zones.Length; zi++)
                     _onRetire(ZoneOf(zi).Index, Served(h.Ptr, zi), FreedCounter(h.Ptr, zi));
@@ -609,35 +614,50 @@ internal sealed unsafe class ThreadMagazines
     }
 
     /// <summary>Pages parked in all threads' magazines in <paramref name="zone"/>.</summary>
-    public long ParkedPages(int zone)
+    public long ParkedPages(int zone) => SumAttached(_zones.Length - 1 - zone, &ParkedIn);
+
+    /// <summary>Blocks served by all attached magazines in <paramref name="zone"/>.</summary>
+    public long ServedBlocks(int zone) => SumAttached(_zones.Length - 1 - zone, &ServedBy);
+
+    /// <summary>Blocks freed into all attached magazines in <paramref name="zone"/>.</summary>
+    public long FreedBlocks(int zone) => SumAttached(_zones.Length - 1 - zone, &FreedInto);
+
+    /// <summary>
+    /// Sums <paramref name="read"/> over the attached magazines without locks. The reader is counted in
+    /// <see cref="MagazineDirectory.Readers"/> before it takes the snapshot, and the directory frees no magazine
+    /// while any reader is counted, so a magazine retired since the snapshot is still readable (its counts are stale
+    /// by then and it is skipped).
+    /// </summary>
+    private long SumAttached(int zi, delegate*<ThreadMagazines, Magazine*, int, long> read)
     {
-        int zi = _zones.Length - 1 - zone;
-        long pages = 0;
-        foreach (MagazineHandle h in Snapshot)
+        Interlocked.Increment(ref MagazineDirectory.Readers);
+        try
         {
-            for (int order = 0; order < Orders; order++)
-                pages += (long)Magazine.List(h.Ptr, zi, order)->Count << order;
+            long sum = 0;
+            foreach (MagazineHandle h in Snapshot)
+            {
+                if (Volatile.Read(ref h.Arena) == this)
+                    sum += read(this, h.Ptr, zi);
+            }
+            return sum;
         }
+        finally
+        {
+            Interlocked.Decrement(ref MagazineDirectory.Readers);
+        }
+    }
+
+    private static long ParkedIn(ThreadMagazines t, Magazine* m, int zi)
+    {
+        long pages = 0;
+        for (int order = 0; order < t.Orders; order++)
+            pages += (long)Magazine.List(m, zi, order)->Count << order;
         return pages;
     }
 
-    /// <summary>Blocks served by all attached magazines in <paramref name="zone"/>.</summary>
-    public long ServedBlocks(int zone)
-    {
-        long sum = 0;
-        foreach (MagazineHandle h in Snapshot)
-            sum += Served(h.Ptr, _zones.Length - 1 - zone);
-        return sum;
-    }
+    private static long ServedBy(ThreadMagazines t, Magazine* m, int zi) => t.Served(m, zi);
 
-    /// <summary>Blocks freed into all attached magazines in <paramref name="zone"/>.</summary>
-    public long FreedBlocks(int zone)
-    {
-        long sum = 0;
-        foreach (MagazineHandle h in Snapshot)
-            sum += FreedCounter(h.Ptr, _zones.Length - 1 - zone);
-        return sum;
-    }
+    private static long FreedInto(ThreadMagazines t, Magazine* m, int zi) => t.FreedCounter(m, zi);
 
     /// <summary>Threads with a magazine in this arena.</summary>
     public int ThreadCount => Snapshot.Length;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using FastBuddy.Diagnostics;
 
 namespace FastBuddy.Platform;
 
@@ -29,6 +30,7 @@ internal static unsafe class ArenaMemory
     /// <exception cref="OutOfMemoryException">The operating system refused the reservation.</exception>
     public static MemoryRegion Reserve(nuint bytes, nuint alignment, bool guardPages, bool hugePages)
     {
+        FaultInjection.Hit(FaultPoint.Reservation);
         Debug.Assert(bytes > 0 && BitOperations.IsPow2(alignment));
         if (!OperatingSystem.IsLinux())
             return ReserveFromHeap(bytes, alignment);
@@ -75,6 +77,7 @@ internal static unsafe class ArenaMemory
     {
         if (region.IsEmpty)
             return;
+        FaultInjection.Released();
         if (region.IsMapped)
             Check(LibC.Munmap(region.Reservation, region.ReservationBytes), "munmap");
         else

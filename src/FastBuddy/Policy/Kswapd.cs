@@ -51,6 +51,7 @@ internal sealed class Kswapd
         if (background)
         {
             _thread = new Thread(Run) { IsBackground = true, Name = "FastBuddy kswapd" };
+            FaultInjection.Hit(FaultPoint.ReclaimerStart); // a start that fails fails the arena's creation
             _thread.Start();
             if (arena.Logger is { } logger)
                 ArenaLog.ReclaimerStarted(logger);
