@@ -1,10 +1,3 @@
-using System.Buffers;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using FastBuddy.Buddy;
-using FastBuddy.Diagnostics;
-using FastBuddy.Policy;
-
 namespace FastBuddy;
 
 // The page cache: host pages the arena may reclaim through their owner.

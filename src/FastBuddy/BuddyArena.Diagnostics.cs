@@ -1,9 +1,4 @@
-using System.Buffers;
-using System.Numerics;
-using System.Runtime.CompilerServices;
-using FastBuddy.Buddy;
 using FastBuddy.Diagnostics;
-using FastBuddy.Policy;
 
 namespace FastBuddy;
 

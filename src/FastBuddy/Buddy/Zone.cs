@@ -139,8 +139,6 @@ internal sealed unsafe class Zone : IDisposable
         UpdateGate();
     }
 
-    public bool GateHeld => _gateHeld || _gateClosed;
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void UpdateGate()
     {

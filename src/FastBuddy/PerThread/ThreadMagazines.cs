@@ -87,9 +87,6 @@ internal sealed unsafe class ThreadMagazines
 
     public bool Enabled => Orders > 0;
 
-    /// <summary>The magazine's size in bytes for this arena's shape.</summary>
-    public int MagazineBytes => _bytes;
-
     private int SlotsStart => Magazine.HeaderBytes + _zones.Length * _orders * sizeof(MagazineList) + _zones.Length * sizeof(MagazineTally);
 
     /// <summary>Zone slot zi of a magazine: the fast zone (the highest) first.</summary>
@@ -659,6 +656,6 @@ internal sealed unsafe class ThreadMagazines
 
     private static long FreedInto(ThreadMagazines t, Magazine* m, int zi) => t.FreedCounter(m, zi);
 
-    /// <summary>Threads with a magazine in this arena.</summary>
+    /// <summary>Threads with a magazine in this arena (the soak watches that the registry does not grow).</summary>
     public int ThreadCount => Snapshot.Length;
 }
