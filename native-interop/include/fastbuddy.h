@@ -409,7 +409,7 @@ static inline void fb__note(fb_magazine* before)
     }
 }
 
-__attribute__((noinline)) static inline void* fb__alloc_pages_slow(fb_arena* arena, uint32_t order, uint32_t flags)
+static __attribute__((noinline, unused)) void* fb__alloc_pages_slow(fb_arena* arena, uint32_t order, uint32_t flags)
 {
     fb_magazine* before = fb__tls;
     void* block = fb__alloc_pages_miss(arena, order, flags, &fb__tls);
@@ -417,7 +417,7 @@ __attribute__((noinline)) static inline void* fb__alloc_pages_slow(fb_arena* are
     return block;
 }
 
-__attribute__((noinline)) static inline int fb__free_pages_slow(fb_arena* arena, void* block, uint32_t order)
+static __attribute__((noinline, unused)) int fb__free_pages_slow(fb_arena* arena, void* block, uint32_t order)
 {
     fb_magazine* before = fb__tls;
     int status = fb__free_pages_miss(arena, block, order, &fb__tls);
