@@ -10,20 +10,8 @@ trap 'rm -rf "$work"' EXIT
 build_flag=""
 [ "${1:-}" = "--no-build" ] && build_flag="--no-build"
 
-passed=0
-failed=0
-check() { # check NAME COMMAND...
-    local name="$1"
-    shift
-    if "$@" >"$work/check.log" 2>&1; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name"
-        sed 's/^/    /' "$work/check.log" | tail -n 40
-        failed=$((failed + 1))
-    fi
-}
+# shellcheck source=/dev/null
+source "$here/../tests/checks.sh"
 
 installed="$work/installed"
 moved="$work/elsewhere/prefix"

@@ -16,20 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-check() { # check NAME COMMAND...
-    local name="$1"
-    shift
-    if "$@" >"$work/check.log" 2>&1; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name"
-        sed 's/^/    /' "$work/check.log" | tail -n 40
-        failed=$((failed + 1))
-    fi
-}
+# shellcheck source=/dev/null
+source "$root/tests/checks.sh"
 
 pack_library() {
     dotnet pack src/FastBuddy -c Release -o "$work/feed" -p:PackageVersion="$version" --nologo -v:q
