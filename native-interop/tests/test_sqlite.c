@@ -67,8 +67,9 @@ static fb_arena* sqlite_on_arena(const fb_options* o)
     return a;
 }
 
-/* sqlite3_shutdown, then: SQLite freed everything it allocated, FastBuddy refused nothing it should not have,
-   the arena validates and has every page back (free or parked in a thread's per-CPU lists). */
+/* sqlite3_shutdown, then: SQLite freed everything it allocated, FastBuddy refused nothing it should not have, no
+   object of any size class is in use; fb_trim gives back the slabs the threads and the classes keep, and then the
+   arena validates and has every page back (free, or parked in a thread's per-CPU lists). */
 static void shutdown_and_check(fb_arena* a, int expect_refusals)
 {
     CHECK_EQ(sqlite3_shutdown(), SQLITE_OK);
@@ -82,6 +83,10 @@ static void shutdown_and_check(fb_arena* a, int expect_refusals)
     if (!expect_refusals)
         CHECK_EQ(c.refused, 0);
     fb_stats s = fbt_stats(a);
+    CHECK_EQ(s.slab_objects, 0);
+    CHECK_EQ(s.slab_object_bytes, 0);
+    CHECK(fb_trim(a) >= 0);
+    CHECK_EQ(fbt_stats(a).slab_pages, 0);
     CHECK_ARENA(a, s.total_pages);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
