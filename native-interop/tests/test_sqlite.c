@@ -53,7 +53,7 @@ static void check_scan(const char* what, const fbsql_scan* scan, fbsql_order ord
 #define CHECK_SCAN(what, scan, order, expected, texts) \
     check_scan((what), &(scan), (order), (expected), (texts), __FILE__, __LINE__)
 
-/* An arena of `bytes` with the library's default options; SQLite configured on it and initialised. */
+/* An arena with options o; SQLite configured on it and initialised (NULL on failure, reported). */
 static fb_arena* sqlite_on_arena(const fb_options* o)
 {
     fb_arena* a = fbt_arena_with(o);
