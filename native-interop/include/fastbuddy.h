@@ -642,8 +642,9 @@ static inline int fb__free_object(fb_magazine* m, int32_t id, const void* p)
 {
     int freed = 0;
     fb__enter(m);
-    fb__slab* s = m->slabs + id;
-    if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && s->owner == (int32_t)(uint32_t)m->head_tag) {
+    /* The table is read only after the drain word: fb_arena_destroy nulls it before it lowers that word. */
+    fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && m->slabs != NULL ? m->slabs + id : NULL;
+    if (s != NULL && s->owner == (int32_t)(uint32_t)m->head_tag) {
         int64_t index = fb__object_index(s, p);
         if (index >= 0) {
             int32_t w = (int32_t)(index >> 6);
@@ -688,17 +689,19 @@ static inline size_t fb__usable_size_inline(fb_arena* arena, const void* p)
     fb_magazine* m = fb__tls;
     if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena, 1)) {
         uint64_t page = (uint64_t)((uintptr_t)p - (uintptr_t)m->base) >> m->page_shift;
-        if (page < m->pages) {
-            fb_page_desc* d = &m->desc[page];
-            if ((__atomic_load_n(&d->tag, __ATOMIC_RELAXED) & FB__SLAB_BIT) != 0) {
-                /* The caller holds the object, so its slab is alive; the bitmaps say whether it is in use. */
-                const fb__slab* s = m->slabs + d->next;
-                int64_t index = fb__object_index(s, p);
-                uint64_t bit = (uint64_t)1 << (index & 63);
-                if (index >= 0 && ((__atomic_load_n(&s->free[index >> 6], __ATOMIC_RELAXED)
-                                    | __atomic_load_n(&s->remote[index >> 6], __ATOMIC_RELAXED)) & bit) == 0)
-                    return s->size;
-            }
+        if (page < m->pages && (__atomic_load_n(&m->desc[page].tag, __ATOMIC_RELAXED) & FB__SLAB_BIT) != 0) {
+            size_t size = 0;
+            fb__enter(m); /* inside the window, so that a racing fb_arena_destroy waits for the header read */
+            const fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && m->slabs != NULL
+                ? m->slabs + m->desc[page].next : NULL;
+            int64_t index = s != NULL ? fb__object_index(s, p) : -1;
+            uint64_t bit = (uint64_t)1 << (index & 63);
+            if (index >= 0 && ((__atomic_load_n(&s->free[index >> 6], __ATOMIC_RELAXED)
+                                | __atomic_load_n(&s->remote[index >> 6], __ATOMIC_RELAXED)) & bit) == 0)
+                size = s->size;
+            fb__exit(m);
+            if (size != 0)
+                return size;
         }
     }
     return fb_usable_size(arena, p);
