@@ -173,8 +173,7 @@ public sealed unsafe class ConcurrencyTests
                     if (q == null)
                         continue; // the old block is still ours and intact
                     nuint usable = arena.UsableSize(q);
-                    // A move keeps the old contents up to the size asked for (an object's class may be larger).
-                    Patterns.AssertIntact(q, Math.Min(bytes & ~(nuint)7, (nuint)b.Order), b.Seed);
+                    Patterns.AssertIntact(q, Math.Min(usable, (nuint)b.Order), b.Seed);
                     ulong seed = Patterns.Seed(t, n++);
                     Patterns.Fill(q, usable, seed);
                     live[i] = new LiveBlock((nint)q, (int)usable, seed);

@@ -56,7 +56,7 @@ public abstract unsafe class MixedSizeModelTests(bool magazines) : SlabSpec(maga
             Assert.Equal(Predict(bytes), usable);
             if (old.Usable <= (nuint)arena.SmallMax && usable == old.Usable)
                 Assert.True(q == (void*)p, "a Realloc within the class moved the object");
-            Patterns.AssertIntact(q, Math.Min(old.Usable, bytes) & ~(nuint)7, old.Seed);
+            Patterns.AssertIntact(q, Math.Min(old.Usable, usable), old.Seed);
             _live.Remove(p);
             Add(q, usable);
         }
