@@ -72,6 +72,44 @@ public abstract unsafe class SlabReclaimTests(bool magazines) : SlabSpec(magazin
     }
 
     [Fact]
+    public void NoCachePageIsEvicted_WhileAnIdleLiveThreadOwnsEmptySlabs()
+    {
+        using BuddyArena arena = PolicyArena.Create(pages: 1024, perCpuPages: Magazines ? 256 : 0);
+        using var emptied = new ManualResetEventSlim();
+        using var finish = new ManualResetEventSlim();
+        var idle = new Thread(() =>
+        {
+            MakeEmptySlabs(arena, slabs: 1); // its current slab, empty; the thread stays alive and idle
+            emptied.Set();
+            finish.Wait(TimeSpan.FromSeconds(20));
+        });
+        idle.Start();
+        Assert.True(emptied.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Equal(64, arena.GetStats().SlabPages);
+        var owner = new RecordingOwner();
+        List<nint> cache = ArenaState.MakeCleanInactive(arena, owner, 44);
+        List<nint> held = ArenaState.TakeFromZone(arena, PolicyArena.Min);
+
+        var got = new List<nint>();
+        for (int i = 0; i < 40; i++)
+        {
+            void* p = arena.AllocPages(0, AllocFlags.NoIo);
+            Assert.True(p != null, $"allocation {i} failed ({BuddyArena.LastError})");
+            got.Add((nint)p);
+        }
+
+        finish.Set();
+        idle.Join();
+        Assert.Equal(0, owner.EvictCount);
+        Assert.Equal(0, arena.GetStats().SlabPages);
+        foreach (nint p in cache)
+            Assert.True(arena.CacheRemove((void*)p));
+        foreach (nint p in got.Concat(held).Concat(cache))
+            arena.FreePages((void*)p, 0);
+        SlabProbe.AssertEveryObjectFreed_AndEveryPageBack(arena);
+    }
+
+    [Fact]
     public void KswapdsPass_UnderAFreeShortage_ReapsEmptySlabs_BeforeEvictingCachePages()
     {
         using BuddyArena arena = PolicyArena.Create(pages: 1024, perCpuPages: Magazines ? 256 : 0);
