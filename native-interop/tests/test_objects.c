@@ -244,6 +244,13 @@ FB_TEST(objects_bad_frees_get_their_exact_status_and_change_nothing)
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
 
+static void never_evicted(void* ctx, void* page)
+{
+    (void)ctx;
+    (void)page;
+    CHECK(!"an object was evicted as a cache page");
+}
+
 FB_TEST(objects_the_first_object_of_a_slab_is_no_block_of_pages)
 {
     fb_arena* a = fbt_arena(16 * MIB);
@@ -267,7 +274,9 @@ FB_TEST(objects_the_first_object_of_a_slab_is_no_block_of_pages)
     CHECK_STATUS(fb_free_pages(a, first, slab_order), FB_ERR_NOT_A_BLOCK);
     CHECK_STATUS(fb_free_pages(a, first, 0), FB_ERR_NOT_A_BLOCK);
     CHECK_STATUS(fb_free_pages(a, first + PAGE, 0), FB_ERR_NOT_A_BLOCK);
-    CHECK(fb_cache_add(a, first, NULL, NULL, 0) != FB_OK);
+    static const fb_page_ops ops = { NULL, never_evicted };
+    CHECK_STATUS(fb_cache_add(a, first, &ops, NULL, 0), FB_ERR_NOT_A_BLOCK);
+    CHECK_STATUS(fb_cache_touch(a, first), FB_ERR_NOT_A_BLOCK);
     void* batch[1] = { first };
     CHECK_STATUS(fb_free_pages_bulk(a, batch, 1), FB_ERR_NOT_A_BLOCK);
     check_unchanged(a, before, __LINE__);
@@ -807,4 +816,190 @@ FB_TEST(objects_without_magazines_behave_the_same)
     CHECK_EQ(fbt_stats(a).per_cpu_pages, 0);
     CHECK_TRIMMED(a, 4096);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(objects_unknown_flags_and_other_arenas_are_refused)
+{
+    fb_arena* a = fbt_arena(16 * MIB);
+    fb_arena* b = fbt_arena(16 * MIB);
+    REQUIRE(a != NULL && b != NULL);
+    void* o = fb_alloc(a, 100, FB_KERNEL);
+    REQUIRE(o != NULL);
+    fbt_fill(o, 100, 9);
+    struct snapshot before = snap(a);
+    CHECK(fb_alloc(a, 16, 0x1000u) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK(fb_alloc(a, 16, FB_KERNEL | FB_ZERO | 0x40u) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK(fb_realloc(a, o, 104, 0x1000u) == NULL); /* even within the class, where nothing moves */
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK(fb_realloc(a, o, 1000, 0x1000u) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK(fb_realloc(a, o, 0, 0x1000u) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK_EQ(fb_usable_size(a, o), 104); /* not freed */
+    /* an object of arena a is nothing of arena b's */
+    CHECK_STATUS(fb_free(b, o), FB_ERR_NOT_OWNED);
+    CHECK_EQ(fb_usable_size(b, o), 0);
+    CHECK_EQ(fb_last_error(), FB_ERR_NOT_OWNED);
+    CHECK(fb_realloc(b, o, 200, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_NOT_OWNED);
+    CHECK_EQ(fb_owns(b, o), 0);
+    check_unchanged(a, before, __LINE__);
+    CHECK(fbt_check_fill(o, 100, 9));
+    CHECK_STATUS(fb_free(a, o), FB_OK);
+    CHECK_TRIMMED(a, 4096);
+    CHECK_TRIMMED(b, 4096);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+    CHECK_STATUS(fb_arena_destroy(b), FB_OK);
+}
+
+/* Order-0 pages fb_alloc_pages (FB_KERNEL) gives before it refuses, up to max. */
+static int take_every_page(fb_arena* a, void** pages, int max)
+{
+    int n = 0;
+    while (n < max && (pages[n] = fb_alloc_pages(a, 0, FB_KERNEL)) != NULL)
+        n++;
+    return n;
+}
+
+FB_TEST(objects_empty_slabs_come_back_under_memory_pressure)
+{
+    enum { MAX = 300 };
+    static void* pages[MAX];
+    /* what a fresh 1 MiB arena gives */
+    fb_arena* fresh = fbt_arena(1 * MIB);
+    REQUIRE(fresh != NULL);
+    int baseline = take_every_page(fresh, pages, MAX);
+    CHECK(baseline > 200);
+    CHECK_STATUS(fb_arena_destroy(fresh), FB_OK);
+
+    fb_arena* a = fbt_arena(1 * MIB);
+    REQUIRE(a != NULL);
+    /* objects of several classes, all freed: the slabs stay (current ones and spares) */
+    static void* objects[1200];
+    static const size_t requests[] = { 16, 100, 700, 3000 };
+    static const int counts[] = { 600, 300, 200, 60 }; /* about 360 KiB of the 1 MiB */
+    int n = 0;
+    for (size_t r = 0; r < sizeof requests / sizeof requests[0]; r++) {
+        for (int i = 0; i < counts[r]; i++, n++)
+            REQUIRE((objects[n] = fb_alloc(a, requests[r], FB_KERNEL)) != NULL);
+    }
+    for (int i = 0; i < n; i++)
+        CHECK_STATUS(fb_free(a, objects[i]), FB_OK);
+    CHECK(fbt_stats(a).slab_pages > 0);
+    /* without fb_trim, page allocations take them back when memory runs short */
+    int got = take_every_page(a, pages, MAX);
+    CHECK_EQ(got, baseline);
+    CHECK_EQ(fbt_stats(a).slab_pages, 0);
+    for (int i = 0; i < got; i++)
+        CHECK_STATUS(fb_free_pages(a, pages[i], 0), FB_OK);
+    CHECK_TRIMMED(a, 256);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+/* Threads allocating, handing objects to each other and freeing others' objects, while another thread trims,
+   balances and validates the arena: no object is lost, none is handed out twice. */
+enum { STRESS_THREADS = 4, STRESS_SLOTS = 256 };
+
+struct stress {
+    fb_arena* arena;
+    int rounds;
+    _Atomic(uintptr_t) slots[STRESS_SLOTS]; /* objects in flight between threads, with their size in the low bits */
+    atomic_int running, errors;
+    atomic_int alloc_failures, damaged, wrong_sizes, free_failures, sweep_failures; /* which kind, for the report */
+    atomic_int last_status;
+};
+
+static void stress_error(struct stress* st, atomic_int* kind, int status)
+{
+    atomic_fetch_add(&st->errors, 1);
+    atomic_fetch_add(kind, 1);
+    atomic_store(&st->last_status, status);
+}
+
+static const size_t stress_sizes[8] = { 8, 24, 40, 96, 200, 1000, 3000, 12000 };
+
+/* The first 8 bytes of an object in flight hold its size class's index and a check word. */
+static uint64_t stress_tag(void* p, unsigned k) { return ((uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull) ^ k; }
+
+static void* stress_worker(void* arg)
+{
+    struct stress* st = (struct stress*)arg;
+    uint32_t x = (uint32_t)(uintptr_t)&x;
+    for (int i = 0; i < st->rounds; i++) {
+        x = x * 1664525u + 1013904223u;
+        unsigned k = (x >> 8) & 7;
+        void* p = fb_alloc(st->arena, stress_sizes[k], FB_KERNEL);
+        if (p == NULL) {
+            stress_error(st, &st->alloc_failures, fb_last_error());
+            continue;
+        }
+        *(uint64_t*)p = stress_tag(p, k);
+        /* swap it into a random slot and free what was there (another thread's object, most of the time) */
+        uintptr_t old = atomic_exchange(&st->slots[(x >> 16) % STRESS_SLOTS], (uintptr_t)p | k);
+        if (old != 0) {
+            void* q = (void*)(old & ~(uintptr_t)7);
+            unsigned qk = (unsigned)(old & 7);
+            if (*(uint64_t*)q != stress_tag(q, qk))
+                stress_error(st, &st->damaged, 0);
+            if (fb_usable_size(st->arena, q) != class_of(stress_sizes[qk]))
+                stress_error(st, &st->wrong_sizes, fb_last_error());
+            int status = fb_free(st->arena, q);
+            if (status != FB_OK)
+                stress_error(st, &st->free_failures, status);
+        }
+    }
+    atomic_fetch_sub(&st->running, 1);
+    return NULL;
+}
+
+static void* stress_sweeper(void* arg)
+{
+    struct stress* st = (struct stress*)arg;
+    for (int i = 0; atomic_load(&st->running) > 0; i++) {
+        int status = i % 3 == 0 ? (fb_trim(st->arena) >= 0 ? FB_OK : FB_ERR_CORRUPT)
+                   : i % 3 == 1 ? fb_balance(st->arena)
+                                : fb_validate(st->arena);
+        if (status != FB_OK)
+            stress_error(st, &st->sweep_failures, status);
+        nap_ms(1);
+    }
+    return NULL;
+}
+
+FB_TEST(objects_survive_threads_freeing_each_others_while_the_arena_is_trimmed)
+{
+    static struct stress st;
+    memset(&st, 0, sizeof st);
+    st.arena = fbt_arena(64 * MIB);
+    REQUIRE(st.arena != NULL);
+    st.rounds = fbt_scale(100000);
+    atomic_store(&st.running, STRESS_THREADS);
+    pthread_t workers[STRESS_THREADS], sweeper;
+    for (int t = 0; t < STRESS_THREADS; t++)
+        REQUIRE(pthread_create(&workers[t], NULL, stress_worker, &st) == 0);
+    REQUIRE(pthread_create(&sweeper, NULL, stress_sweeper, &st) == 0);
+    for (int t = 0; t < STRESS_THREADS; t++)
+        pthread_join(workers[t], NULL);
+    pthread_join(sweeper, NULL);
+    CHECK_EQ(atomic_load(&st.errors), 0);
+    CHECK_EQ(atomic_load(&st.alloc_failures), 0);
+    CHECK_EQ(atomic_load(&st.damaged), 0);
+    CHECK_EQ(atomic_load(&st.wrong_sizes), 0);
+    CHECK_EQ(atomic_load(&st.free_failures), 0);
+    CHECK_EQ(atomic_load(&st.sweep_failures), 0);
+    CHECK_STATUS(atomic_load(&st.last_status), FB_OK);
+    int64_t in_flight = 0;
+    for (int i = 0; i < STRESS_SLOTS; i++)
+        in_flight += atomic_load(&st.slots[i]) != 0;
+    CHECK_EQ(fbt_stats(st.arena).slab_objects, in_flight);
+    CHECK_ARENA(st.arena, -1);
+    for (int i = 0; i < STRESS_SLOTS; i++) {
+        uintptr_t v = atomic_load(&st.slots[i]);
+        if (v != 0)
+            CHECK_STATUS(fb_free(st.arena, (void*)(v & ~(uintptr_t)7)), FB_OK);
+    }
+    CHECK_TRIMMED(st.arena, 16384);
+    CHECK_STATUS(fb_arena_destroy(st.arena), FB_OK);
 }
