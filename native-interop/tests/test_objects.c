@@ -1027,3 +1027,122 @@ FB_TEST(objects_survive_threads_freeing_each_others_while_the_arena_is_trimmed)
     CHECK_TRIMMED(st.arena, 16384);
     CHECK_STATUS(fb_arena_destroy(st.arena), FB_OK);
 }
+
+/* The slab order of a class, as the design describes it: the smallest order below max_order whose block holds
+   at least 8 objects (or 512) and loses at most 1/16 of itself at its end; -1 when none does. */
+static int slab_order_for(size_t size, uint32_t page_size, uint32_t max_order, unsigned* objects)
+{
+    for (uint32_t order = 0; order < max_order && (uint64_t)page_size << order <= ((uint64_t)1 << 30); order++) {
+        size_t bytes = (size_t)page_size << order;
+        size_t n = bytes / size < 512 ? bytes / size : 512;
+        if ((n >= 8 || n == 512) && (bytes - n * size) * 16 <= bytes) {
+            *objects = (unsigned)n;
+            return (int)order;
+        }
+    }
+    return -1;
+}
+
+FB_TEST(objects_follow_the_arena_geometry)
+{
+    static const struct { uint32_t page_size, max_order; } shapes[] = {
+        { 512, 6 }, { 65536, 11 }, { 64, 11 }, { 4096, 1 }, { 4096, 3 }, { 4096, 11 },
+    };
+    for (size_t g = 0; g < sizeof shapes / sizeof shapes[0]; g++) {
+        uint32_t ps = shapes[g].page_size, mo = shapes[g].max_order;
+        fb_options o;
+        fbt_default_options(&o, (size_t)ps * 4096);
+        o.page_size = ps;
+        o.max_order = mo;
+        fb_arena* a = fbt_arena_with(&o);
+        REQUIRE(a != NULL);
+        /* the smallest class: 512 objects fill a page; then every class up to the first that no order holds */
+        size_t min_class = class_of(ps / 512 > 8 ? ps / 512 : 8);
+        size_t small_max = 0;
+        uint32_t count = 0;
+        for (size_t c = min_class; c <= SMALL_MAX; c = class_of(c + 1)) {
+            unsigned objects;
+            int order = slab_order_for(c, ps, mo, &objects);
+            if (order < 0)
+                break;
+            fb_slab_stats k = slab_stats(a, count);
+            CHECK_EQ(k.object_size, c);
+            CHECK_EQ(k.objects_per_slab, objects);
+            CHECK_EQ(k.pages_per_slab, 1u << order);
+            small_max = c;
+            count++;
+        }
+        CHECK_EQ(fbt_stats(a).slab_class_count, count);
+        CHECK_EQ(fb_small_max(a), small_max);
+        /* below the smallest class a request takes it; every class's own size is its usable size */
+        void* p = fb_alloc(a, 1, FB_KERNEL);
+        REQUIRE(p != NULL);
+        CHECK_EQ(fb_usable_size(a, p), min_class);
+        CHECK_STATUS(fb_free(a, p), FB_OK);
+        for (size_t c = min_class; c <= small_max; c = class_of(c + 1)) {
+            p = fb_alloc(a, c, FB_KERNEL);
+            REQUIRE(p != NULL);
+            CHECK_EQ(fb_usable_size(a, p), c);
+            CHECK_EQ((uintptr_t)p % alignment_of(c), 0);
+            memset(p, 0xA5, c);
+            CHECK_STATUS(fb_free(a, p), FB_OK);
+        }
+        /* one byte more is a block of pages */
+        p = fb_alloc(a, small_max + 1, FB_KERNEL);
+        REQUIRE(p != NULL);
+        size_t block = ps;
+        while (block < small_max + 1)
+            block <<= 1;
+        CHECK_EQ(fb_usable_size(a, p), block);
+        CHECK_EQ((uintptr_t)p % ps, 0);
+        CHECK_STATUS(fb_free(a, p), FB_OK);
+        CHECK_TRIMMED(a, 4096);
+        CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+    }
+}
+
+struct realloc_elsewhere {
+    fb_arena* arena;
+    void* p;
+    size_t bytes;
+    void* result;
+};
+
+static void* realloc_on_thread(void* arg)
+{
+    struct realloc_elsewhere* r = (struct realloc_elsewhere*)arg;
+    r->result = fb_realloc(r->arena, r->p, r->bytes, FB_KERNEL);
+    return NULL;
+}
+
+FB_TEST(objects_realloc_by_another_thread_moves_them_and_frees_the_old_one)
+{
+    fb_arena* a = fbt_arena(16 * MIB);
+    REQUIRE(a != NULL);
+    void* keep = fb_alloc(a, 100, FB_KERNEL); /* keeps the old object's slab alive */
+    void* p = fb_alloc(a, 100, FB_KERNEL);
+    REQUIRE(keep != NULL && p != NULL);
+    fbt_fill(p, 100, 77);
+    static const size_t sizes[] = { 104, 1000, 50000 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        struct realloc_elsewhere r = { a, p, sizes[i], NULL };
+        pthread_t t;
+        REQUIRE(pthread_create(&t, NULL, realloc_on_thread, &r) == 0);
+        pthread_join(t, NULL);
+        REQUIRE(r.result != NULL);
+        CHECK(fbt_check_fill(r.result, 100, 77));
+        if (i == 0) {
+            CHECK(r.result == p); /* the same class: in place */
+        } else {
+            CHECK(r.result != p);
+            CHECK_STATUS(fb_free(a, p), FB_ERR_DOUBLE_FREE); /* the old one was freed by that thread, remotely */
+        }
+        p = r.result;
+    }
+    CHECK_EQ(fb_usable_size(a, p), 65536);
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK_STATUS(fb_free(a, keep), FB_OK);
+    CHECK_EQ(fbt_stats(a).slab_objects, 0);
+    CHECK_TRIMMED(a, 4096);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
