@@ -498,7 +498,7 @@ internal sealed unsafe class ThreadMagazines
             {
                 // An owner stuck inside its window (suspended, starved) keeps its blocks until the next drain.
                 if (h.Arena == this && WaitOutside(h.Ptr, DrainPatience))
-                    drained += Empty(h.Ptr);
+                    drained += Empty(h.Ptr, keepSpares: !h.OwnerGone);
                 Volatile.Write(ref h.Ptr->DrainRequested, 0);
             }
         }
@@ -511,9 +511,10 @@ internal sealed unsafe class ThreadMagazines
         return drained;
     }
 
-    private long Empty(Magazine* m)
+    /// <summary>Every parked block back, every slab to its pool (an exited thread's empty slabs straight back to the buddy system).</summary>
+    private long Empty(Magazine* m, bool keepSpares)
     {
-        long pages = Slabs?.ReleaseAll(m) ?? 0;
+        long pages = Slabs?.ReleaseAll(m, keepSpares) ?? 0;
         for (int zi = 0; zi < _zones.Length; zi++)
         {
             for (int order = 0; order < Orders; order++)
