@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 using System.Runtime.InteropServices;
 using FastBuddy.Platform;
 
@@ -207,6 +208,7 @@ internal sealed unsafe class ThreadMagazines
     public bool Enter(Magazine* m)
     {
         Volatile.Write(ref m->InUse, 1);
+        SchedulePoints.Reach(SchedulePoints.OwnerEntering);
         if (Volatile.Read(ref m->DrainRequested) != 0)
             StepAside(m);
         if (m->ArenaKey == Key)
@@ -229,7 +231,7 @@ internal sealed unsafe class ThreadMagazines
             MagazineHandle? h = (uint)slot < (uint)_bySlot.Length ? Volatile.Read(ref _bySlot[slot]) : null;
             if (h is not null)
             {
-                lock (h.DrainLock) { }
+                lock (SchedulePoints.Taking(SchedulePoints.OwnerSteppingAside, h.DrainLock)) { }
             }
             else
                 Thread.Yield();
@@ -293,6 +295,7 @@ internal sealed unsafe class ThreadMagazines
         }
         if (taken == 0)
             return -1;
+        SchedulePoints.Reach(SchedulePoints.OwnerRefilled);
         PageDescriptor.TagOf(ref zone.Desc[pieces[0]]) = headTag;
         uint* slots = Magazine.Slots(m) + list->Offset;
         for (int i = taken - 1; i >= 1; i--)
@@ -392,6 +395,7 @@ internal sealed unsafe class ThreadMagazines
             for (int i = 0; i < n; i++)
                 zone.FreeBlock((int)slots[i], order);
         }
+        SchedulePoints.Reach(SchedulePoints.ListGivenBack);
         int rest = list->Count - n;
         Buffer.MemoryCopy(slots + n, slots, (long)rest * sizeof(uint), (long)rest * sizeof(uint));
         list->Count = (ushort)rest;
@@ -423,7 +427,7 @@ internal sealed unsafe class ThreadMagazines
             }
             if (owner.Owner == Thread.CurrentThread)
                 return zone.TryClaim(page, expected, claimed); // our own block: we are not inside our own window
-            lock (owner.DrainLock)
+            lock (SchedulePoints.Taking(SchedulePoints.ClaimLocking, owner.DrainLock))
             {
                 if (Volatile.Read(ref _bySlot[slot]) != owner)
                     continue;
@@ -431,8 +435,10 @@ internal sealed unsafe class ThreadMagazines
                     return zone.TryClaim(page, expected, claimed);
                 Magazine* m = owner.Ptr;
                 Volatile.Write(ref m->DrainRequested, 1);
+                SchedulePoints.Reach(SchedulePoints.ClaimRequested);
                 Interlocked.MemoryBarrierProcessWide();
                 WaitOutside(m, long.MaxValue);
+                SchedulePoints.Reach(SchedulePoints.ClaimWaited);
                 bool won = zone.TryClaim(page, expected, claimed);
                 Volatile.Write(ref m->DrainRequested, 0);
                 return won;
@@ -449,6 +455,7 @@ internal sealed unsafe class ThreadMagazines
         {
             if (Environment.TickCount64 - start >= patienceMs)
                 return false;
+            SchedulePoints.Spin(SchedulePoints.HandshakeWaiting);
             spin.SpinOnce(sleep1Threshold: 64);
         }
         return true;
@@ -475,7 +482,7 @@ internal sealed unsafe class ThreadMagazines
         // the same lock), so it is not touched.
         foreach (MagazineHandle h in all)
         {
-            h.DrainLock.Enter();
+            SchedulePoints.Taking(SchedulePoints.DrainLocking, h.DrainLock).Enter();
             if (Volatile.Read(ref h.Arena) == this && (!exitedOnly || h.OwnerGone))
                 targets.Add(h);
             else
@@ -489,6 +496,7 @@ internal sealed unsafe class ThreadMagazines
         {
             foreach (MagazineHandle h in targets)
                 Volatile.Write(ref h.Ptr->DrainRequested, 1);
+            SchedulePoints.Reach(SchedulePoints.DrainRequested);
             Interlocked.MemoryBarrierProcessWide();
             foreach (MagazineHandle h in targets)
             {
@@ -509,6 +517,7 @@ internal sealed unsafe class ThreadMagazines
 
     private long Empty(Magazine* m)
     {
+        SchedulePoints.Reach(SchedulePoints.DrainEmptying);
         long pages = 0;
         for (int zi = 0; zi < _zones.Length; zi++)
         {
@@ -557,7 +566,7 @@ internal sealed unsafe class ThreadMagazines
             all = [.. _attached];
         }
         foreach (MagazineHandle h in all)
-            h.DrainLock.Enter();
+            SchedulePoints.Taking(SchedulePoints.QuiesceLocking, h.DrainLock).Enter();
         try
         {
             foreach (MagazineHandle h in all)
@@ -566,10 +575,12 @@ internal sealed unsafe class ThreadMagazines
                 h.Ptr->Pages = 0;
                 Volatile.Write(ref h.Ptr->DrainRequested, 1);
             }
+            SchedulePoints.Reach(SchedulePoints.QuiesceRequested);
             Interlocked.MemoryBarrierProcessWide();
             foreach (MagazineHandle h in all)
             {
                 WaitOutside(h.Ptr, long.MaxValue);
+                SchedulePoints.Reach(SchedulePoints.QuiesceWaited);
                 Volatile.Write(ref h.Arena, null);
                 Volatile.Write(ref h.Ptr->DrainRequested, 0);
             }

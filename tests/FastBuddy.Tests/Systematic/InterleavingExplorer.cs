@@ -63,6 +63,34 @@ internal static class InterleavingExplorer
         }
     }
 
+    /// <summary>
+    /// A bounded random walk: <paramref name="runs"/> runs, each choosing uniformly at every decision from a
+    /// generator seeded with <paramref name="seed"/> + the run's number, so that a failure names its seed and its
+    /// schedule (replay it with <see cref="Replay"/>). For scenarios too large to explore completely.
+    /// </summary>
+    public static Exploration ExploreRandom(Func<Scenario> create, int seed, int runs)
+    {
+        for (int run = 0; run < runs; run++)
+        {
+            var random = new Random(seed + run);
+            var schedule = new List<int>();
+            try
+            {
+                RunOnce(create, runnable =>
+                {
+                    int next = runnable[random.Next(runnable.Count)];
+                    schedule.Add(next);
+                    return next;
+                }, schedule);
+            }
+            catch (InterleavingFailure e)
+            {
+                throw new InterleavingFailure($"random walk seed {seed + run}: {e.Message}");
+            }
+        }
+        return new Exploration(runs, Complete: false);
+    }
+
     /// <summary>Runs one schedule (as printed by a failure); past its end the last thread to run goes on.</summary>
     public static void Replay(Func<Scenario> create, string schedule)
     {
@@ -82,7 +110,7 @@ internal static class InterleavingExplorer
     {
         using Scenario scenario = create();
         var run = new CooperativeRun();
-        string? failure = run.Run(scenario.Threads, choose, StepTimeout);
+        string? failure = run.Run(scenario.Threads, choose, StepTimeout, scenario.OnPoint);
         if (failure is null)
         {
             try
