@@ -75,6 +75,8 @@ internal static class SchedulePoints
     public const string DisposeWaitingCalls = "dispose.waiting-calls";
     /// <summary>Dispose is about to release the zones' memory.</summary>
     public const string DisposeReleasing = "dispose.releasing";
+    /// <summary>A checked allocation has its block (or null) and has not zeroed it or returned.</summary>
+    public const string AllocationTaken = "allocation.taken";
     /// <summary>An allocation waits for frees (one slice).</summary>
     public const string AllocationWaiting = "allocation.waiting";
 

@@ -36,16 +36,6 @@ internal sealed class CooperativeRun
         public long SpunAt;
         public Exception? Failure;
 
-        /// <summary>Can be chosen now: not about to take a lock that a paused thread holds.</summary>
-        public bool CanRun => Taking is null || IsFree(Taking);
-
-        private static bool IsFree(Lock l)
-        {
-            if (!l.TryEnter())
-                return false;
-            l.Exit();
-            return true;
-        }
     }
 
     /// <summary>Decisions in a row at which every thread that could run was only spinning: a livelock.</summary>
@@ -55,6 +45,10 @@ internal sealed class CooperativeRun
     private readonly List<string> _trace = [];
     private Action<string>? _onPoint;
     private long _progress;
+    private readonly HashSet<Lock> _takenByARun = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The run ended early (a hang, a deadlock, a livelock): some threads are still paused or blocked.</summary>
+    public bool LeftThreadsBehind { get; private set; }
 
     /// <summary>Each step: which thread ran, from which point.</summary>
     public IReadOnlyList<string> Trace => _trace;
@@ -82,17 +76,28 @@ internal sealed class CooperativeRun
             if (!anyLeft)
                 break;
             if (runnable.Count == 0)
+            {
+                LeftThreadsBehind = true;
                 return $"deadlock: every thread left waits for a lock another holds ({Waiting(workers)})";
+            }
             spinsInARow = onlySpinning ? spinsInARow + 1 : 0;
             if (spinsInARow > SpinLimit)
+            {
+                LeftThreadsBehind = true;
                 return $"livelock: every thread left only spins ({Waiting(workers)})";
+            }
             int next = choose(runnable);
             Worker w = workers[next];
+            if (w.Taking is not null)
+                _takenByARun.Add(w.Taking); // it takes the lock now (and may hold it across its next points)
             _trace.Add($"{next}:{w.Name}@{w.At}");
             last = next;
             w.Go.Release();
             if (!_controller.Wait(stepTimeout))
+            {
+                LeftThreadsBehind = true;
                 return $"hang: thread {next} ({w.Name}) did not reach a schedule point within {stepTimeout.TotalSeconds} s after {w.At}";
+            }
         }
         foreach (Worker w in workers)
             w.Thread!.Join();
@@ -131,7 +136,23 @@ internal sealed class CooperativeRun
     }
 
     private bool Eligible(Worker w, bool evenWithoutProgress)
-        => !w.Done && w.CanRun && (w.Kind != PointKind.Spin || evenWithoutProgress || _progress > w.SpunAt);
+        => !w.Done && CanTake(w.Taking) && (w.Kind != PointKind.Spin || evenWithoutProgress || _progress > w.SpunAt);
+
+    /// <summary>
+    /// No paused logical thread holds <paramref name="next"/>. Only locks a logical thread went on to take count
+    /// (until the lock is seen free again): a thread outside the run that holds one for a moment (a sweep of the
+    /// magazine directory, from another test) must not change the choices, which would make the run irreproducible.
+    /// </summary>
+    private bool CanTake(Lock? next)
+    {
+        if (next is null || !_takenByARun.Contains(next))
+            return true;
+        if (!next.TryEnter())
+            return false;
+        next.Exit();
+        _takenByARun.Remove(next);
+        return true;
+    }
 
     private static string Waiting(Worker[] workers)
         => string.Join(", ", workers.Where(w => !w.Done).Select(w => $"{w.Name} at {w.At}"));
