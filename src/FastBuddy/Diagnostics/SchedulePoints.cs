@@ -45,6 +45,8 @@ internal static class SchedulePoints
     public const string OwnerEntering = "owner.entering";
     /// <summary>The owner found a drain request: it waits for the drainer's lock with its window closed.</summary>
     public const string OwnerSteppingAside = "owner.stepping-aside";
+    /// <summary>The owner's checked free found its own tag on the block and is about to park it (plain stores).</summary>
+    public const string OwnerParking = "owner.parking";
     /// <summary>The owner's refill took its batch from the zone; the batch is not in the list yet.</summary>
     public const string OwnerRefilled = "owner.refilled";
     /// <summary>Blocks of a list went back to the zone; the list does not know yet (a spill or a drain).</summary>

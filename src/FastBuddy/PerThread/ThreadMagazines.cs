@@ -331,6 +331,7 @@ internal sealed unsafe class ThreadMagazines
     /// </summary>
     public bool Park(Magazine* m, Zone zone, int page, int order, out int spilled)
     {
+        SchedulePoints.Reach(SchedulePoints.OwnerParking);
         int zi = SlotOf(zone);
         MagazineList* list = Magazine.List(m, zi, order);
         spilled = 0;

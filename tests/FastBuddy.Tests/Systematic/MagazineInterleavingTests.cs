@@ -174,6 +174,53 @@ public sealed unsafe class MagazineInterleavingTests(ITestOutputHelper output)
         return scenario;
     }
 
+    /// <summary>
+    /// The same race on the owner's checked free: its list is full, so its own free of x misses the fast path and
+    /// parks x with plain stores after comparing the tag (a point lies between the two), while the other thread
+    /// claims x.
+    /// </summary>
+    private static Scenario ClaimAgainstOwnersCheckedFree()
+    {
+        BuddyArena arena = MagazineArena();
+        var host = new Host(arena);
+        nint x = 0;
+        FastBuddyStatus? ownerFree = null, otherFree = null;
+        var scenario = new Scenario(arena)
+            .Thread("owner", () =>
+            {
+                nint mine = host.Alloc();
+                var held = new List<nint>();
+                for (int i = 0; i < 16; i++)
+                    held.Add(host.Alloc());
+                PerThread.MagazineList* list = PerThread.Magazine.FastList(arena.ThreadMagazine(), 0);
+                while (list->Count < list->Cap)
+                {
+                    host.Free(held[^1]);
+                    held.RemoveAt(held.Count - 1);
+                }
+                host.Live.Remove(mine);
+                x = mine;
+                PointHooks.Reach("owner.published");
+                ownerFree = TryFree(arena, x);
+                foreach (nint p in held)
+                    host.Free(p);
+            })
+            .Thread("other", () =>
+            {
+                while (x == 0)
+                    PointHooks.Spin("other.waiting-for-x");
+                otherFree = TryFree(arena, x);
+            });
+        scenario.Check = () =>
+        {
+            Assert.True((ownerFree, otherFree) is (FastBuddyStatus.Ok, FastBuddyStatus.DoubleFree) or (FastBuddyStatus.DoubleFree, FastBuddyStatus.Ok),
+                $"two frees of one block: the owner's returned {ownerFree}, the other thread's {otherFree}; exactly one must win");
+            host.Frees++;
+            host.CheckAllBack();
+        };
+        return scenario;
+    }
+
     /// <summary>Another thread frees the owner's block (a claim) while the owner pops, refills and parks.</summary>
     private static Scenario ClaimAgainstOwnerWork()
     {
@@ -339,6 +386,10 @@ public sealed unsafe class MagazineInterleavingTests(ITestOutputHelper output)
     [Fact]
     public void ClaimAgainstOwnersFree_NoInterleaving_LetsBothFreesWin()
         => ExploreEveryInterleaving(ClaimAgainstOwnersFree);
+
+    [Fact]
+    public void ClaimAgainstOwnersCheckedFree_NoInterleaving_LetsBothFreesWin()
+        => ExploreEveryInterleaving(ClaimAgainstOwnersCheckedFree, preemptionBound: 3);
 
     [Fact]
     public void ClaimAgainstOwnerWork_NoInterleaving_LosesOrDuplicatesABlock()
