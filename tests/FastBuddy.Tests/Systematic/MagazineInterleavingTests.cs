@@ -138,6 +138,33 @@ public sealed unsafe class MagazineInterleavingTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A thread parked pages and exited; two drains race to retire its magazine, and the one that retires it sweeps
+    /// the directory, which frees the magazine's memory (its one-second grace taken as passed). The other drain's
+    /// snapshot still lists it: it must not touch it (the soak's use-after-free before the drains chose their
+    /// magazines under the drain lock: a stale drain's write of DrainRequested went into freed memory).
+    /// </summary>
+    private static Scenario TwoDrainsRetiringAnExitedThread()
+    {
+        BuddyArena arena = MagazineArena();
+        var host = new Host(arena);
+        var exited = new Thread(() => OwnerWork(host));
+        exited.Start();
+        exited.Join();
+        PerThread.MagazineHandle gone = Assert.Single(arena.Policy.Magazines.Snapshot);
+        typeof(PerThread.MagazineHandle).GetField("_deadSince", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .SetValue(gone, 1L); // seen dead long ago: the next sweep frees it
+        var scenario = new Scenario(arena)
+            .Thread("kswapd", () => arena.Policy.Magazines.DrainAll())
+            .Thread("validate", () => arena.Policy.Magazines.DrainAll());
+        scenario.Check = () =>
+        {
+            Assert.Equal(0, arena.Policy.Magazines.ThreadCount);
+            host.CheckAllBack(); // the exited thread's counts folded in exactly once
+        };
+        return scenario;
+    }
+
+    /// <summary>
     /// The owner frees its own block x (fast path, or the checked path when a request is up) while another thread
     /// frees x too (a claim, shutting the owner out): exactly one wins.
     /// </summary>
@@ -382,6 +409,10 @@ public sealed unsafe class MagazineInterleavingTests(ITestOutputHelper output)
     [Fact]
     public void TwoDrainersAgainstOwner_RandomWalk_LosesOrDuplicatesABlock()
         => Output(InterleavingExplorer.ExploreRandom(TwoDrainersAgainstOwner, seed: 20261202, runs: 300), "random walk");
+
+    [Fact]
+    public void TwoDrainsRetiringAnExitedThread_NoInterleaving_TouchesTheFreedMagazine()
+        => ExploreEveryInterleaving(TwoDrainsRetiringAnExitedThread);
 
     [Fact]
     public void ClaimAgainstOwnersFree_NoInterleaving_LetsBothFreesWin()
