@@ -1,4 +1,6 @@
+using System.Reflection;
 using FastBuddy.Diagnostics;
+using FastBuddy.PerThread;
 using FastBuddy.Tests.PolicySupport;
 using Xunit.Abstractions;
 
@@ -14,8 +16,8 @@ namespace FastBuddy.Tests.Systematic;
 /// <para>
 /// What the explorer sees. A logical thread yields only at the library's schedule points, which lie on slow paths:
 /// in the owner's slow operations (between raising <c>InUse</c> and reading <c>DrainRequested</c> in
-/// <c>ThreadMagazines.Enter</c>, between a refill's take from the zone and the list, between a spill's or drain's
-/// give-back and the list), in the handshake of a drain, a claim and Dispose's quiesce (after the requests are
+/// <c>ThreadMagazines.Enter</c>, between the checked free's tag compare and its park, between a refill's take
+/// from the zone and the list, between a spill's or drain's give-back and the list), in the handshake of a drain, a claim and Dispose's quiesce (after the requests are
 /// raised and before the barrier, after the owner was waited out and before the lists are walked or the tag is
 /// swapped, every turn of the wait), before every taking of a drain lock, and in Dispose between closing the gates,
 /// waiting for calls in flight and releasing the memory. So every order of those steps is tried, including an
@@ -97,10 +99,9 @@ public sealed unsafe class MagazineInterleavingTests(ITestOutputHelper output)
     {
         BuddyArena arena = MagazineArena();
         var host = new Host(arena);
-        long drained = 0;
         var scenario = new Scenario(arena)
             .Thread("owner", () => OwnerWork(host))
-            .Thread("drainer", () => drained += arena.Policy.Magazines.DrainAll());
+            .Thread("drainer", () => arena.Policy.Magazines.DrainAll());
         scenario.Check = host.CheckAllBack;
         return scenario;
     }
@@ -150,8 +151,8 @@ public sealed unsafe class MagazineInterleavingTests(ITestOutputHelper output)
         var exited = new Thread(() => OwnerWork(host));
         exited.Start();
         exited.Join();
-        PerThread.MagazineHandle gone = Assert.Single(arena.Policy.Magazines.Snapshot);
-        typeof(PerThread.MagazineHandle).GetField("_deadSince", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+        MagazineHandle gone = Assert.Single(arena.Policy.Magazines.Snapshot);
+        typeof(MagazineHandle).GetField("_deadSince", BindingFlags.NonPublic | BindingFlags.Instance)!
             .SetValue(gone, 1L); // seen dead long ago: the next sweep frees it
         var scenario = new Scenario(arena)
             .Thread("kswapd", () => arena.Policy.Magazines.DrainAll())
@@ -219,7 +220,7 @@ public sealed unsafe class MagazineInterleavingTests(ITestOutputHelper output)
                 var held = new List<nint>();
                 for (int i = 0; i < 16; i++)
                     held.Add(host.Alloc());
-                PerThread.MagazineList* list = PerThread.Magazine.FastList(arena.ThreadMagazine(), 0);
+                MagazineList* list = Magazine.FastList(arena.ThreadMagazine(), 0);
                 while (list->Count < list->Cap)
                 {
                     host.Free(held[^1]);
