@@ -41,6 +41,9 @@ internal static class SchedulePoints
     public const string ReclaimEvicted = "reclaim.evicted";
     public const string ReclaimHandedOff = "reclaim.handed-off";
 
+    /// <summary>CacheAdd claimed the page (its tag says cached) and has not linked it onto the active list.</summary>
+    public const string CacheAddClaimed = "cache.add-claimed";
+
     /// <summary>The owner has raised its in-use word for a slow operation and not yet looked for a drain request.</summary>
     public const string OwnerEntering = "owner.entering";
     /// <summary>The owner found a drain request: it waits for the drainer's lock with its window closed.</summary>
