@@ -5,7 +5,8 @@
 # 2. records the machine (lscpu, OS, .NET, load) in BenchmarkDotNet.Artifacts/results/machine.md;
 # 3. runs the BenchmarkDotNet suite (AllocatorSuite, SmallObjectSuite, and the older PageAllocBenchmarks) - about 30 minutes on an
 #    idle 2-core machine; --quick uses BenchmarkDotNet's Short job instead (rougher numbers, a few minutes);
-# 4. prints the facts (metadata, 1 GiB arena creation, fragmentation) into results/facts.md;
+# 4. prints the facts (metadata, 1 GiB arena creation, fragmentation, small-object memory efficiency) into
+#    results/facts.md;
 # 5. rebuilds libfastbuddy.so, builds and runs the C benchmark (native-interop/bench) into results/c-bench.md;
 # 6. draws docs/benchmarks.svg from the suite's CSV report (bench/chart/chart.py).
 # Results: BenchmarkDotNet.Artifacts/results/ (not committed). Timings are noisy on a shared machine: compare
