@@ -82,16 +82,15 @@ internal static unsafe class SmallObjectFacts
             $"phase 2 frees a random half of them ({freed:N0}); phase 3 allocates {objects / 2:N0} more " +
             $"({second:N0} succeeded{Stop(second, objects / 2, secondStop)}). Measured after phase 3, {live.Count:N0} objects live.");
         md.AppendLine();
-        md.AppendLine("| what | value |");
-        md.AppendLine("|---|---:|");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| bytes requested (live objects) | {requested:N0} ({FactsRunner.Bytes(requested)}) |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| usable bytes (sum of `UsableSize`) | {usable:N0} ({FactsRunner.Bytes(usable)}) |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| pages taken from the arena | {taken:N0} ({FactsRunner.Bytes(takenBytes)}) |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| **efficiency: requested / taken** (target >= 85 %) | **{Percent(requested, takenBytes)}** |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| of which size rounding: requested / usable | {Percent(requested, usable)} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| of which packing: usable / taken | {Percent(usable, takenBytes)} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| pages taken after freeing every object | {takenFreed:N0} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| pages taken after `Balance()` and `Validate()` | {takenBalanced:N0} |");
+        Table(md,
+            ("bytes requested (live objects)", $"{requested:N0} ({FactsRunner.Bytes(requested)})"),
+            ("usable bytes (sum of `UsableSize`)", $"{usable:N0} ({FactsRunner.Bytes(usable)})"),
+            ("pages taken from the arena", $"{taken:N0} ({FactsRunner.Bytes(takenBytes)})"),
+            ("**efficiency: requested / taken** (target >= 85 %)", $"**{Percent(requested, takenBytes)}**"),
+            ("of which size rounding: requested / usable", Percent(requested, usable)),
+            ("of which packing: usable / taken", Percent(usable, takenBytes)),
+            ("pages taken after freeing every object", $"{takenFreed:N0}"),
+            ("pages taken after `Balance()` and `Validate()`", $"{takenBalanced:N0}"));
         md.AppendLine();
     }
 
@@ -170,16 +169,24 @@ internal static unsafe class SmallObjectFacts
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"`Alloc({TinySize})` {objects:N0} times, all held, then all freed; {busy.TotalPages:N0} pages in the arena.");
         md.AppendLine();
-        md.AppendLine("| what | value |");
-        md.AppendLine("|---|---:|");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| **objects allocated** (target: all fit) | **{done:N0} of {objects:N0}: {(fits ? "all fit" : $"do not fit (stopped: {stop})")}** |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| pages taken from the arena | {taken:N0} of {busy.TotalPages:N0} ({Percent(taken, busy.TotalPages)} of the arena) |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| efficiency: requested / taken | {Percent(requested, (double)taken * PageSize)} |");
-        md.AppendLine(CultureInfo.InvariantCulture, $"| free pages left (`FreePages`, `PerCpuPages`) | {busy.FreePages:N0}, {busy.PerCpuPages:N0} |");
+        Table(md,
+            ("**objects allocated** (target: all fit)", $"**{done:N0} of {objects:N0}: {(fits ? "all fit" : $"do not fit (stopped: {stop})")}**"),
+            ("pages taken from the arena", $"{taken:N0} of {busy.TotalPages:N0} ({Percent(taken, busy.TotalPages)} of the arena)"),
+            ("efficiency: requested / taken", Percent(requested, (double)taken * PageSize)),
+            ("free pages left (`FreePages`, `PerCpuPages`)", $"{busy.FreePages:N0}, {busy.PerCpuPages:N0}"));
         md.AppendLine();
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>A two-column markdown table (what, value), values right-aligned.</summary>
+    private static void Table(StringBuilder md, params (string What, string Value)[] rows)
+    {
+        md.AppendLine("| what | value |");
+        md.AppendLine("|---|---:|");
+        foreach ((string what, string value) in rows)
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {value} |");
+    }
 
     private static long Taken(ArenaStats s) => s.TotalPages - s.FreePages - s.PerCpuPages;
 
