@@ -471,7 +471,7 @@ int main(int argc, char** argv)
     o.background_reclaim = 0;
     int st = fb_arena_create(&o, &g_arena);
     if (st != FB_OK) {
-        fprintf(stderr, "fb_arena_create: %s\n", fb_strerror(st));
+        fprintf(stderr, "fb_arena_create: %s (%s)\n", fb_strerror(st), fb_last_error_message());
         return 1;
     }
 
