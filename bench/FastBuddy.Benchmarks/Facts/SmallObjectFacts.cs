@@ -89,9 +89,28 @@ internal static unsafe class SmallObjectFacts
             ("**efficiency: requested / taken** (target >= 85 %)", $"**{Percent(requested, takenBytes)}**"),
             ("of which size rounding: requested / usable", Percent(requested, usable)),
             ("of which packing: usable / taken", Percent(usable, takenBytes)),
+            ("slab pages (`SlabPages`), objects in slabs (`SlabObjects`)", $"{busy.SlabPages:N0}, {busy.SlabObjects:N0}"),
             ("pages taken after freeing every object", $"{takenFreed:N0}"),
             ("pages taken after `Balance()` and `Validate()`", $"{takenBalanced:N0}"));
         md.AppendLine();
+        SlabClasses(md, busy);
+        md.AppendLine();
+    }
+
+    /// <summary>The size classes that hold slabs after the workload, like <c>/proc/slabinfo</c>.</summary>
+    private static void SlabClasses(StringBuilder md, ArenaStats s)
+    {
+        md.AppendLine("Slab caches after phase 3 (classes holding slabs; fill = objects in use / room in the slabs):");
+        md.AppendLine();
+        md.AppendLine("| class | objects per slab | pages per slab | slabs | spare slabs | objects in use | free objects | fill |");
+        md.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (SlabClassStats c in s.SlabClasses)
+        {
+            if (c.Slabs == 0)
+                continue;
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {c.ObjectSize} B | {c.ObjectsPerSlab} | {c.PagesPerSlab} | {c.Slabs:N0} | {c.SpareSlabs:N0} | {c.ObjectsInUse:N0} | {c.FreeObjects:N0} | {Percent(c.ObjectsInUse, c.Slabs * c.ObjectsPerSlab)} |");
+        }
     }
 
     /// <summary>Allocates up to <paramref name="count"/> objects of random sizes; stops at the first failure.</summary>
