@@ -76,7 +76,7 @@ static const bench_case k_cases[] = {
 #define CASES (sizeof(k_cases) / sizeof(k_cases[0]))
 #define MAX_ALLOCATORS 6
 #define MAX_BATCHES 101
-#define FB_BYTE_FLAGS FB_KERNEL /* what C# BuddyArena.Alloc(bytes) uses by default */
+#define BYTE_FLAGS FB_KERNEL /* what C# BuddyArena.Alloc(bytes) uses by default */
 
 static fb_arena* g_arena;
 static void* volatile g_sink;
@@ -117,13 +117,13 @@ static double pairs_fastbuddy_pages_exports(long pairs, unsigned order)
 static double pairs_fastbuddy_bytes(long pairs, size_t size)
 {
     fb_arena* arena = g_arena;
-    TIMED_PAIRS(fb_alloc(arena, size, FB_BYTE_FLAGS), fb_free(arena, p));
+    TIMED_PAIRS(fb_alloc(arena, size, BYTE_FLAGS), fb_free(arena, p));
 }
 
 static double pairs_fastbuddy_bytes_exports(long pairs, size_t size)
 {
     fb_arena* arena = g_arena;
-    TIMED_PAIRS((fb_alloc)(arena, size, FB_BYTE_FLAGS), (fb_free)(arena, p));
+    TIMED_PAIRS((fb_alloc)(arena, size, BYTE_FLAGS), (fb_free)(arena, p));
 }
 
 static double pairs_glibc(long pairs, size_t size)
@@ -196,8 +196,8 @@ static void* ring_pop(ring* r)
 static inline void* object_alloc(const allocator* a, size_t size)
 {
     switch (a->kind) {
-    case KIND_FASTBUDDY: return fb_alloc(g_arena, size, FB_BYTE_FLAGS);
-    case KIND_FASTBUDDY_EXPORTS: return (fb_alloc)(g_arena, size, FB_BYTE_FLAGS);
+    case KIND_FASTBUDDY: return fb_alloc(g_arena, size, BYTE_FLAGS);
+    case KIND_FASTBUDDY_EXPORTS: return (fb_alloc)(g_arena, size, BYTE_FLAGS);
     case KIND_GLIBC: return malloc(size);
     default: return a->malloc(size);
     }
