@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI's smoke run of the benchmarks: builds them, runs every BenchmarkDotNet benchmark once (--job Dry: proves they
-# build and run; the numbers mean nothing), runs the facts verb on small sizes and draws the chart from the dry CSV
-# into a temporary file. Native peers that are not installed are skipped (with a message), not failed.
+# build and run; the numbers mean nothing; AllocatorSuite, SmallObjectSuite and the rest), runs the facts verb on
+# small sizes (the small-object efficiency facts included) and draws the chart from the dry CSV into a temporary file. Native peers that are not installed are skipped (with a message), not failed.
 # Exits non-zero on any failure. About a minute.
 set -euo pipefail
 
@@ -26,11 +26,15 @@ fi
 grep -E '^// peer .* missing' "$tmp/bdn.log" || true
 ran="$(grep -cE '^// Benchmark: ' "$tmp/bdn.log" || true)"
 echo "ran $ran benchmark cases"
+grep -qE '^// Benchmark: SmallObjectSuite\.FastBuddy_Handoff' "$tmp/bdn.log" \
+  || { echo "run-dry: the small-object suite did not run" >&2; exit 1; }
 
 echo "== facts (small sizes)"
 dotnet run -c Release --no-build --project bench/FastBuddy.Benchmarks -- \
-  facts --arena-mib 64 --creates 3 --frag-mib 32 --ops 5000 > "$tmp/facts.md"
-grep -q '^## Fragmentation' "$tmp/facts.md" || { cat "$tmp/facts.md" >&2; echo "run-dry: facts incomplete" >&2; exit 1; }
+  facts --arena-mib 64 --creates 3 --frag-mib 32 --ops 5000 --mixed-objects 20000 --tiny-objects 50000 > "$tmp/facts.md"
+for section in '^## Fragmentation' '^## Small objects' '^### Mixed sizes'; do
+  grep -q "$section" "$tmp/facts.md" || { cat "$tmp/facts.md" >&2; echo "run-dry: facts incomplete ($section)" >&2; exit 1; }
+done
 echo "facts: ok"
 
 echo "== chart (from the dry CSV, to a temporary file)"

@@ -3,9 +3,10 @@
 #   bench/run-suite.sh [--quick] [-- extra BenchmarkDotNet arguments]
 # 1. installs the native peers (mimalloc, jemalloc, tcmalloc) when run as root (bench/setup-peers.sh);
 # 2. records the machine (lscpu, OS, .NET, load) in BenchmarkDotNet.Artifacts/results/machine.md;
-# 3. runs the BenchmarkDotNet suite (AllocatorSuite, and the older PageAllocBenchmarks) - about 25 minutes on an
+# 3. runs the BenchmarkDotNet suite (AllocatorSuite, SmallObjectSuite, and the older PageAllocBenchmarks) - about 30 minutes on an
 #    idle 2-core machine; --quick uses BenchmarkDotNet's Short job instead (rougher numbers, a few minutes);
-# 4. prints the facts (metadata, 1 GiB arena creation, fragmentation) into results/facts.md;
+# 4. prints the facts (metadata, 1 GiB arena creation, fragmentation, small-object memory efficiency) into
+#    results/facts.md;
 # 5. rebuilds libfastbuddy.so, builds and runs the C benchmark (native-interop/bench) into results/c-bench.md;
 # 6. draws docs/benchmarks.svg from the suite's CSV report (bench/chart/chart.py).
 # Results: BenchmarkDotNet.Artifacts/results/ (not committed). Timings are noisy on a shared machine: compare
@@ -62,7 +63,7 @@ cat "$results/machine.md"
 step "3/6 BenchmarkDotNet suite"
 dotnet build -c Release bench/FastBuddy.Benchmarks --nologo -v:q
 dotnet run -c Release --no-build --project bench/FastBuddy.Benchmarks -- \
-  --filter '*AllocatorSuite*' '*PageAllocBenchmarks*' "${job[@]}" "${bdn_extra[@]}"
+  --filter '*AllocatorSuite*' '*SmallObjectSuite*' '*PageAllocBenchmarks*' "${job[@]}" "${bdn_extra[@]}"
 echo "load average at the end of the suite: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$results/machine.md"
 
 step "4/6 facts"

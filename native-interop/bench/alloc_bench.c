@@ -1,29 +1,40 @@
 /*
- * alloc_bench.c - FastBuddy's page pair from C, against the C allocators, in one process.
+ * alloc_bench.c - FastBuddy from C, against the C allocators, in one process.
  *
- * For each block size (4 KiB = order 0, 64 KiB = order 4, 1 MiB = order 8) and each allocator, times batches of
- * alloc + free pairs and prints the median ns per pair as a markdown table:
- *   fastbuddy (inline)   fb_alloc_pages(arena, order, FB_ATOMIC) + fb_free_pages as fastbuddy.h compiles them: the
- *                        header's inline path on the thread's magazine, calling libfastbuddy.so only on a miss
- *                        (one 512 MiB zone, 4 KiB pages, background_reclaim = 0)
- *   fastbuddy (exports)  the same through the plain exported functions, (fb_alloc_pages)(...): the route of hosts
- *                        that cannot use the inline path (FFI), paying NativeAOT's entry and exit on every call
+ * Three tables, each the median over interleaved batches (round after round, every allocator and case in each
+ * round, so that noise from other jobs on the machine spreads over all of them alike):
+ *  1. page pairs: alloc + free of 4 KiB (order 0), 64 KiB (order 4) and 1 MiB (order 8), ns per pair;
+ *  2. small-object pairs: alloc + free of 16, 64, 256 and 1024 bytes, ns per pair;
+ *  3. producer -> consumer: a producer thread allocates objects of 16, 64, 256 and 1024 bytes and hands each
+ *     through a bounded single-producer / single-consumer ring (256 slots) to a consumer thread that frees it
+ *     (every object freed by another thread than its allocator's); ns per object, from the start of a batch on both
+ *     threads to its end. The two threads persist over the run (a barrier starts and ends each batch).
+ * The allocators:
+ *   fastbuddy (inline)   as fastbuddy.h compiles the calls: pages through fb_alloc_pages(arena, order, FB_ATOMIC) +
+ *                        fb_free_pages, bytes through fb_alloc(arena, size, FB_KERNEL) + fb_free; the header's
+ *                        inline path on the thread's magazine, calling libfastbuddy.so only on a miss (where the
+ *                        header has no inline path for fb_alloc/fb_free, the exports; the table says which)
+ *   fastbuddy (exports)  the same through the plain exported functions, (fb_alloc_pages)(...), (fb_alloc)(...): the
+ *                        route of hosts that cannot use the inline path (FFI), paying NativeAOT's entry and exit
  *   glibc      malloc(size) + free
  *   tcmalloc   tc_malloc + tc_free       (libtcmalloc_minimal.so.4, dlopen)
  *   jemalloc   malloc + free of the lib  (libjemalloc.so.2, dlopen)
  *   mimalloc   mi_malloc + mi_free       (libmimalloc.so.2, dlopen)
- * A peer that cannot be loaded is skipped with a message. The batches of all allocators are interleaved (round
- * after round), so that noise from other jobs on the machine spreads over all of them alike.
+ * One FastBuddy arena serves everything: one zone of --arena-mib (512) MiB, 4 KiB pages, background_reclaim = 0,
+ * the default magazines. A peer that cannot be loaded is skipped with a message. Nothing writes into the blocks.
  *
  * Debian's libjemalloc.so.2 needs more static TLS than glibc keeps for dlopen; when its dlopen fails for that
  * reason the program runs itself again with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384.
  *
  * Usage: fastbuddy_alloc_bench [--batches N (11)] [--batch-ms MS (20)] [--arena-mib N (512)]
+ *        (a smoke run: --batches 1 --batch-ms 1)
  */
 #define _GNU_SOURCE
 #include <fastbuddy.h>
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,14 +54,29 @@ typedef struct allocator {
     enum kind kind;
     malloc_fn malloc;
     free_fn free;
-    const char* detail;
+    const char* detail;       /* what the page pairs call */
+    const char* bytes_detail; /* what the small-object cases call; NULL: the same */
 } allocator;
 
-static const unsigned k_orders[] = {0, 4, 8};
-#define SIZES (sizeof(k_orders) / sizeof(k_orders[0]))
+/* What one batch does: page pairs of an order, small-object pairs of a size, or a hand-off of objects of a size. */
+enum shape { SHAPE_PAGES, SHAPE_BYTES, SHAPE_HANDOFF };
+
+typedef struct bench_case {
+    enum shape shape;
+    size_t size;    /* bytes (for SHAPE_PAGES: the block's) */
+    unsigned order; /* SHAPE_PAGES only */
+} bench_case;
+
 #define PAGE 4096u
+static const bench_case k_cases[] = {
+    {SHAPE_PAGES, PAGE << 0, 0}, {SHAPE_PAGES, PAGE << 4, 4}, {SHAPE_PAGES, PAGE << 8, 8},
+    {SHAPE_BYTES, 16, 0}, {SHAPE_BYTES, 64, 0}, {SHAPE_BYTES, 256, 0}, {SHAPE_BYTES, 1024, 0},
+    {SHAPE_HANDOFF, 16, 0}, {SHAPE_HANDOFF, 64, 0}, {SHAPE_HANDOFF, 256, 0}, {SHAPE_HANDOFF, 1024, 0},
+};
+#define CASES (sizeof(k_cases) / sizeof(k_cases[0]))
 #define MAX_ALLOCATORS 6
 #define MAX_BATCHES 101
+#define BYTE_FLAGS FB_KERNEL /* what C# BuddyArena.Alloc(bytes) uses by default */
 
 static fb_arena* g_arena;
 static void* volatile g_sink;
@@ -62,70 +88,228 @@ static double now_ns(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* One loop per kind, so the measured calls are direct (glibc), through the PLT (libfastbuddy) or through a
- * function pointer from dlsym (the peers) - exactly how a C host would call each of them. */
-static double run_fastbuddy(long pairs, unsigned order)
+/* ------------------------------------------------------------------ pairs */
+
+/* The body of one timed loop of `pairs` alloc + free pairs (ALLOC an expression giving p, FREE a statement on p).
+ * One loop per allocator and route, so that the measured calls are direct (glibc), inline or through the PLT
+ * (libfastbuddy) or through a function pointer from dlsym (the peers) - exactly how a C host would call each. */
+#define TIMED_PAIRS(ALLOC, FREE)          \
+    double t0 = now_ns();                 \
+    for (long i = 0; i < pairs; i++) {    \
+        void* p = (ALLOC);                \
+        g_sink = p;                       \
+        FREE;                             \
+    }                                     \
+    return now_ns() - t0
+
+static double pairs_fastbuddy_pages(long pairs, unsigned order)
 {
     fb_arena* arena = g_arena;
-    double t0 = now_ns();
-    for (long i = 0; i < pairs; i++) {
-        void* p = fb_alloc_pages(arena, order, FB_ATOMIC);
-        g_sink = p;
-        fb_free_pages(arena, p, order);
-    }
-    double t1 = now_ns();
-    if (g_sink == NULL) {
-        fprintf(stderr, "fb_alloc_pages(order %u) failed: %s\n", order, fb_strerror(fb_last_error()));
-        exit(1);
-    }
-    return t1 - t0;
+    TIMED_PAIRS(fb_alloc_pages(arena, order, FB_ATOMIC), fb_free_pages(arena, p, order));
 }
 
-static double run_fastbuddy_exports(long pairs, unsigned order)
+static double pairs_fastbuddy_pages_exports(long pairs, unsigned order)
 {
     fb_arena* arena = g_arena;
-    double t0 = now_ns();
-    for (long i = 0; i < pairs; i++) {
-        void* p = (fb_alloc_pages)(arena, order, FB_ATOMIC);
-        g_sink = p;
-        (fb_free_pages)(arena, p, order);
-    }
-    return now_ns() - t0;
+    TIMED_PAIRS((fb_alloc_pages)(arena, order, FB_ATOMIC), (fb_free_pages)(arena, p, order));
 }
 
-static double run_glibc(long pairs, size_t size)
+static double pairs_fastbuddy_bytes(long pairs, size_t size)
 {
-    double t0 = now_ns();
-    for (long i = 0; i < pairs; i++) {
-        void* p = malloc(size);
-        g_sink = p;
-        free(p);
-    }
-    return now_ns() - t0;
+    fb_arena* arena = g_arena;
+    TIMED_PAIRS(fb_alloc(arena, size, BYTE_FLAGS), fb_free(arena, p));
 }
 
-static double run_peer(const allocator* a, long pairs, size_t size)
+static double pairs_fastbuddy_bytes_exports(long pairs, size_t size)
+{
+    fb_arena* arena = g_arena;
+    TIMED_PAIRS((fb_alloc)(arena, size, BYTE_FLAGS), (fb_free)(arena, p));
+}
+
+static double pairs_glibc(long pairs, size_t size)
+{
+    TIMED_PAIRS(malloc(size), free(p));
+}
+
+static double pairs_peer(const allocator* a, long pairs, size_t size)
 {
     malloc_fn m = a->malloc;
     free_fn f = a->free;
-    double t0 = now_ns();
-    for (long i = 0; i < pairs; i++) {
-        void* p = m(size);
-        g_sink = p;
-        f(p);
-    }
-    return now_ns() - t0;
+    TIMED_PAIRS(m(size), f(p));
 }
 
-static double run(const allocator* a, long pairs, unsigned order)
+/* ------------------------------------------------------------------ producer -> consumer */
+
+/* A bounded single-producer / single-consumer ring. tail is written by the producer only, head by the consumer
+ * only (release stores, acquire loads); each side keeps a private copy of the other's index and reloads it only
+ * when the ring looks full (producer) or empty (consumer). Each word has 128 bytes (a line and its prefetch pair). */
+#define RING_SLOTS 256
+#define LINE 128
+typedef struct ring {
+    _Alignas(LINE) long tail;
+    _Alignas(LINE) long head;
+    _Alignas(LINE) long producer_head;
+    _Alignas(LINE) long consumer_tail;
+    _Alignas(LINE) void* slots[RING_SLOTS];
+} ring;
+
+/* Spins a little, then yields (never sleeps: a sleep would dominate the figure). */
+static void backoff(unsigned* spins)
 {
-    size_t size = (size_t)PAGE << order;
-    switch (a->kind) {
-    case KIND_FASTBUDDY: return run_fastbuddy(pairs, order);
-    case KIND_FASTBUDDY_EXPORTS: return run_fastbuddy_exports(pairs, order);
-    case KIND_GLIBC: return run_glibc(pairs, size);
-    default: return run_peer(a, pairs, size);
+    if (++*spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+        __asm__ __volatile__("pause");
+#endif
     }
+    else
+        sched_yield();
+}
+
+static void ring_push(ring* r, void* p)
+{
+    long tail = r->tail;
+    unsigned spins = 0;
+    while (tail - r->producer_head == RING_SLOTS) {
+        r->producer_head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+        if (tail - r->producer_head == RING_SLOTS)
+            backoff(&spins);
+    }
+    r->slots[tail & (RING_SLOTS - 1)] = p;
+    __atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
+}
+
+static void* ring_pop(ring* r)
+{
+    long head = r->head;
+    unsigned spins = 0;
+    while (head == r->consumer_tail) {
+        r->consumer_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+        if (head == r->consumer_tail)
+            backoff(&spins);
+    }
+    void* p = r->slots[head & (RING_SLOTS - 1)];
+    __atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+    return p;
+}
+
+/* One object through the allocator's route (the hand-off costs tens of ns per object: the switch is noise). */
+static inline void* object_alloc(const allocator* a, size_t size)
+{
+    switch (a->kind) {
+    case KIND_FASTBUDDY: return fb_alloc(g_arena, size, BYTE_FLAGS);
+    case KIND_FASTBUDDY_EXPORTS: return (fb_alloc)(g_arena, size, BYTE_FLAGS);
+    case KIND_GLIBC: return malloc(size);
+    default: return a->malloc(size);
+    }
+}
+
+static inline void object_free(const allocator* a, void* p)
+{
+    switch (a->kind) {
+    case KIND_FASTBUDDY: fb_free(g_arena, p); break;
+    case KIND_FASTBUDDY_EXPORTS: (fb_free)(g_arena, p); break;
+    case KIND_GLIBC: free(p); break;
+    default: a->free(p); break;
+    }
+}
+
+/* The two persistent threads and the batch they run next (set by the main thread between the barriers). */
+static struct handoff {
+    ring ring;
+    pthread_t threads[2];
+    pthread_barrier_t start, done;
+    const allocator* a;
+    size_t size;
+    long objects;
+    long failed; /* NULLs the producer got (pushed anyway: free(NULL) is a no-op, the consumer never waits for nothing) */
+    int status;  /* fb_last_error() of the producer's first failure (FastBuddy's routes) */
+    int stop;
+} g_handoff;
+
+static void* handoff_thread(void* arg)
+{
+    int producer = arg == NULL;
+    struct handoff* h = &g_handoff;
+    for (;;) {
+        pthread_barrier_wait(&h->start);
+        if (h->stop)
+            return NULL;
+        if (producer) {
+            for (long i = 0; i < h->objects; i++) {
+                void* p = object_alloc(h->a, h->size);
+                if (p == NULL && h->failed++ == 0 && h->a->kind <= KIND_FASTBUDDY_EXPORTS)
+                    h->status = fb_last_error();
+                ring_push(&h->ring, p);
+            }
+        }
+        else {
+            for (long i = 0; i < h->objects; i++)
+                object_free(h->a, ring_pop(&h->ring));
+        }
+        pthread_barrier_wait(&h->done);
+    }
+}
+
+static void handoff_start(void)
+{
+    struct handoff* h = &g_handoff;
+    if (pthread_barrier_init(&h->start, NULL, 3) != 0 || pthread_barrier_init(&h->done, NULL, 3) != 0
+        || pthread_create(&h->threads[0], NULL, handoff_thread, NULL) != 0
+        || pthread_create(&h->threads[1], NULL, handoff_thread, h) != 0) {
+        fprintf(stderr, "cannot start the producer/consumer threads\n");
+        exit(1);
+    }
+}
+
+static void handoff_stop(void)
+{
+    struct handoff* h = &g_handoff;
+    h->stop = 1;
+    pthread_barrier_wait(&h->start);
+    pthread_join(h->threads[0], NULL);
+    pthread_join(h->threads[1], NULL);
+    pthread_barrier_destroy(&h->start);
+    pthread_barrier_destroy(&h->done);
+}
+
+static double run_handoff(const allocator* a, long objects, size_t size)
+{
+    struct handoff* h = &g_handoff;
+    h->a = a;
+    h->size = size;
+    h->objects = objects;
+    double t0 = now_ns();
+    pthread_barrier_wait(&h->start); /* the barriers order the fields above and the ring between the threads */
+    pthread_barrier_wait(&h->done);
+    double t = now_ns() - t0;
+    if (h->failed != 0 || h->ring.head != h->ring.tail) {
+        fprintf(stderr, "%s: %ld of %ld allocations of %zu bytes failed in the producer/consumer run (%s)\n", a->name,
+                h->failed, objects, size, a->kind <= KIND_FASTBUDDY_EXPORTS ? fb_strerror(h->status) : "-");
+        exit(1);
+    }
+    g_sink = h; /* a non-NULL sink: run() checks it */
+    return t;
+}
+
+/* One batch of `count` pairs (or objects) of one case; exits on an allocation failure. */
+static double run(const allocator* a, long count, const bench_case* c)
+{
+    double t;
+    int fastbuddy = a->kind == KIND_FASTBUDDY, exports = a->kind == KIND_FASTBUDDY_EXPORTS;
+    if (c->shape == SHAPE_HANDOFF)
+        t = run_handoff(a, count, c->size);
+    else if (c->shape == SHAPE_PAGES && (fastbuddy || exports))
+        t = fastbuddy ? pairs_fastbuddy_pages(count, c->order) : pairs_fastbuddy_pages_exports(count, c->order);
+    else if (fastbuddy || exports)
+        t = fastbuddy ? pairs_fastbuddy_bytes(count, c->size) : pairs_fastbuddy_bytes_exports(count, c->size);
+    else
+        t = a->kind == KIND_GLIBC ? pairs_glibc(count, c->size) : pairs_peer(a, count, c->size);
+    if (g_sink == NULL) {
+        fprintf(stderr, "%s: an allocation of %zu bytes failed%s%s\n", a->name, c->size, fastbuddy || exports ? ": " : "",
+                fastbuddy || exports ? fb_strerror(fb_last_error()) : "");
+        exit(1);
+    }
+    return t;
 }
 
 static int cmp_double(const void* x, const void* y)
@@ -167,6 +351,7 @@ static int load_peer(allocator* a, const char* name, const char* lib, const char
     a->malloc = mf;
     a->free = ff;
     a->detail = lib;
+    a->bytes_detail = NULL;
     return 1;
 }
 
@@ -182,6 +367,58 @@ static void restart_with_tunable(char** argv)
     fflush(stdout);
     execv("/proc/self/exe", argv);
     perror("execv /proc/self/exe");
+}
+
+/* The medians of one table: a row per allocator, a column per case of that shape. */
+static const char* size_label(size_t size, char* buf, size_t len)
+{
+    if (size >= ((size_t)1 << 20))
+        snprintf(buf, len, "%zu MiB", size >> 20);
+    else if (size >= 1024)
+        snprintf(buf, len, "%zu KiB", size >> 10);
+    else
+        snprintf(buf, len, "%zu B", size);
+    return buf;
+}
+
+static void print_table(const allocator* all, int n, double med[][CASES], enum shape shape, int ref, const char* ref_name)
+{
+    char label[32];
+    printf("| allocator |");
+    for (size_t c = 0; c < CASES; c++) {
+        if (k_cases[c].shape == shape)
+            printf(" %s |", size_label(k_cases[c].size, label, sizeof label));
+    }
+    printf(" vs %s (each size) | what is called |\n|---|", ref_name);
+    for (size_t c = 0; c < CASES; c++) {
+        if (k_cases[c].shape == shape)
+            printf("---:|");
+    }
+    printf("---|---|\n");
+    for (int a = 0; a < n; a++) {
+        printf("| %s |", all[a].name);
+        char rel[128] = "";
+        size_t used = 0;
+        for (size_t c = 0; c < CASES; c++) {
+            if (k_cases[c].shape != shape)
+                continue;
+            printf(" %.2f |", med[a][c]);
+            if (ref >= 0 && used < sizeof rel)
+                used += (size_t)snprintf(rel + used, sizeof rel - used, "%s%.2fx", used ? " / " : "", med[a][c] / med[ref][c]);
+        }
+        const char* detail = shape != SHAPE_PAGES && all[a].bytes_detail != NULL ? all[a].bytes_detail : all[a].detail;
+        printf(" %s | %s |\n", ref >= 0 ? rel : "-", detail);
+    }
+    printf("\n");
+}
+
+static int find(const allocator* all, int n, const char* name)
+{
+    for (int a = 0; a < n; a++) {
+        if (strcmp(all[a].name, name) == 0)
+            return a;
+    }
+    return -1;
 }
 
 int main(int argc, char** argv)
@@ -208,9 +445,16 @@ int main(int argc, char** argv)
 
     allocator all[MAX_ALLOCATORS];
     int n = 0;
-    all[n++] = (allocator){"fastbuddy (inline)", KIND_FASTBUDDY, NULL, NULL, "fastbuddy.h's inline fb_alloc_pages/fb_free_pages, FB_ATOMIC"};
-    all[n++] = (allocator){"fastbuddy (exports)", KIND_FASTBUDDY_EXPORTS, NULL, NULL, "libfastbuddy.so's exported functions, FB_ATOMIC"};
-    all[n++] = (allocator){"glibc", KIND_GLIBC, malloc, free, "malloc/free"};
+#ifdef fb_alloc
+#define FB_BYTES_ROUTE "fastbuddy.h's inline fb_alloc/fb_free"
+#else
+#define FB_BYTES_ROUTE "fb_alloc/fb_free: this fastbuddy.h has no inline path for them, so the exports"
+#endif
+    all[n++] = (allocator){"fastbuddy (inline)", KIND_FASTBUDDY, NULL, NULL,
+                           "fastbuddy.h's inline fb_alloc_pages/fb_free_pages, FB_ATOMIC", FB_BYTES_ROUTE ", FB_KERNEL"};
+    all[n++] = (allocator){"fastbuddy (exports)", KIND_FASTBUDDY_EXPORTS, NULL, NULL,
+                           "libfastbuddy.so's exported functions, FB_ATOMIC", "libfastbuddy.so's exported fb_alloc/fb_free, FB_KERNEL"};
+    all[n++] = (allocator){"glibc", KIND_GLIBC, malloc, free, "malloc/free", NULL};
     int restart = 0;
     n += load_peer(&all[n], "tcmalloc", "libtcmalloc_minimal.so.4", "tc_malloc", "tc_free", "libtcmalloc-minimal4", &restart);
     n += load_peer(&all[n], "jemalloc", "libjemalloc.so.2", "malloc", "free", "libjemalloc2", &restart);
@@ -227,65 +471,73 @@ int main(int argc, char** argv)
     o.background_reclaim = 0;
     int st = fb_arena_create(&o, &g_arena);
     if (st != FB_OK) {
-        fprintf(stderr, "fb_arena_create: %s\n", fb_strerror(st));
+        fprintf(stderr, "fb_arena_create: %s (%s)\n", fb_strerror(st), fb_last_error_message());
         return 1;
     }
 
-    /* Calibrate: pairs per batch so that one batch takes about batch_ms (after a warm-up). */
-    long pairs[MAX_ALLOCATORS][SIZES];
+    handoff_start();
+
+    /* Calibrate: pairs (objects) per batch so that one batch takes about batch_ms (after a warm-up). */
+    static long counts[MAX_ALLOCATORS][CASES];
     for (int a = 0; a < n; a++) {
-        for (size_t s = 0; s < SIZES; s++) {
+        for (size_t c = 0; c < CASES; c++) {
             long probe = 20000;
-            run(&all[a], probe, k_orders[s]);
-            double t = run(&all[a], probe, k_orders[s]);
-            double per = t / (double)probe;
+            run(&all[a], probe, &k_cases[c]);
+            double per = run(&all[a], probe, &k_cases[c]) / (double)probe;
             long want = (long)(batch_ms * 1e6 / (per > 0.5 ? per : 0.5));
-            pairs[a][s] = want < 10000 ? 10000 : want;
+            counts[a][c] = want < 10000 ? 10000 : want;
         }
     }
 
-    static double samples[MAX_ALLOCATORS][SIZES][MAX_BATCHES];
+    static double samples[MAX_ALLOCATORS][CASES][MAX_BATCHES];
     for (int b = 0; b < batches; b++) {
-        for (size_t s = 0; s < SIZES; s++) {
+        for (size_t c = 0; c < CASES; c++) {
             for (int a = 0; a < n; a++)
-                samples[a][s][b] = run(&all[a], pairs[a][s], k_orders[s]) / (double)pairs[a][s];
+                samples[a][c][b] = run(&all[a], counts[a][c], &k_cases[c]) / (double)counts[a][c];
+        }
+    }
+    handoff_stop();
+
+    static double med[MAX_ALLOCATORS][CASES];
+    for (int a = 0; a < n; a++) {
+        for (size_t c = 0; c < CASES; c++) {
+            qsort(samples[a][c], (size_t)batches, sizeof(double), cmp_double);
+            med[a][c] = samples[a][c][batches / 2];
         }
     }
 
-    double med[MAX_ALLOCATORS][SIZES];
-    for (int a = 0; a < n; a++) {
-        for (size_t s = 0; s < SIZES; s++) {
-            qsort(samples[a][s], (size_t)batches, sizeof(double), cmp_double);
-            med[a][s] = samples[a][s][batches / 2];
-        }
-    }
-
-    int tc = -1;
-    for (int a = 0; a < n; a++) {
-        if (strcmp(all[a].name, "tcmalloc") == 0)
-            tc = a;
-    }
-
-    printf("\nlibfastbuddy %s; median of %d interleaved batches of about %.0f ms each; ns per alloc+free pair\n\n",
-           fb_version(), batches, batch_ms);
-    printf("| allocator | 4 KiB pair | 64 KiB pair | 1 MiB pair | 4 KiB vs tcmalloc | what is called |\n");
-    printf("|---|---:|---:|---:|---:|---|\n");
-    for (int a = 0; a < n; a++) {
-        char rel[32] = "-";
-        if (tc >= 0)
-            snprintf(rel, sizeof rel, "%.2fx", med[a][0] / med[tc][0]);
-        printf("| %s | %.2f | %.2f | %.2f | %s | %s |\n", all[a].name, med[a][0], med[a][1], med[a][2], rel,
-               all[a].detail);
-    }
-    printf("\n");
+    int tc = find(all, n, "tcmalloc"), mi = find(all, n, "mimalloc"), gl = find(all, n, "glibc");
+    printf("\nlibfastbuddy %s; median of %d interleaved batches of about %.0f ms each\n\n", fb_version(), batches, batch_ms);
+    printf("Page pairs, ns per alloc+free pair:\n\n");
+    print_table(all, n, med, SHAPE_PAGES, tc, "tcmalloc");
+    printf("Small-object pairs, ns per alloc+free pair:\n\n");
+    print_table(all, n, med, SHAPE_BYTES, mi, "mimalloc");
+    printf("Producer thread -> consumer thread through a %d-slot ring, ns per object:\n\n", RING_SLOTS);
+    print_table(all, n, med, SHAPE_HANDOFF, gl, "glibc");
     if (tc >= 0) {
         printf("fastbuddy (inline) order-0 pair / tcmalloc malloc(4096)+free: %.2fx (target: <= 1.5x)\n", med[0][0] / med[tc][0]);
         printf("fastbuddy (exports) order-0 pair / tcmalloc malloc(4096)+free: %.2fx (the plain route, reported beside it)\n", med[1][0] / med[tc][0]);
     }
     else
         printf("tcmalloc missing: the target ratio (docs/design.md: fastbuddy order-0 pair within 1.5x of tcmalloc) cannot be computed\n");
+    if (mi >= 0) {
+        char label[32];
+        const char* sep = " ";
+        printf("fastbuddy (inline) small pair / mimalloc pair of the same size:");
+        for (size_t c = 0; c < CASES; c++) {
+            if (k_cases[c].shape == SHAPE_BYTES) {
+                printf("%s%s %.2fx", sep, size_label(k_cases[c].size, label, sizeof label), med[0][c] / med[mi][c]);
+                sep = ", ";
+            }
+        }
+        printf(" (target: <= 1.5x each)\n");
+    }
+    else
+        printf("mimalloc missing: the small-object target ratio (fastbuddy within 1.5x of mimalloc) cannot be computed\n");
 
-    fb_validate(g_arena);
+    int valid = fb_validate(g_arena);
+    if (valid != FB_OK)
+        fprintf(stderr, "fb_validate after the run: %s\n", fb_strerror(valid));
     fb_arena_destroy(g_arena);
-    return 0;
+    return valid == FB_OK ? 0 : 1;
 }

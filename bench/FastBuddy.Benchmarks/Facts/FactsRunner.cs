@@ -7,7 +7,8 @@ using FastBuddy.Buddy;
 namespace FastBuddy.Benchmarks.Facts;
 
 /// <summary>
-/// Measurements that are not BenchmarkDotNet timings: metadata overhead, arena creation time and fragmentation.
+/// Measurements that are not BenchmarkDotNet timings: metadata overhead, arena creation time, fragmentation and the
+/// memory efficiency of small objects (<see cref="SmallObjectFacts"/>).
 /// <c>dotnet run -c Release --project bench/FastBuddy.Benchmarks -- facts [options]</c> prints them as markdown.
 /// </summary>
 public static unsafe class FactsRunner
@@ -28,6 +29,8 @@ public static unsafe class FactsRunner
         public int Ops = 100_000;
         public int Seed = 42;
         public double Held = 0.5;
+        public int MixedObjects = 300_000;
+        public int TinyObjects = 1_000_000;
         public string? Out;
     }
 
@@ -41,7 +44,7 @@ public static unsafe class FactsRunner
         catch (ArgumentException e)
         {
             Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine("usage: facts [--arena-mib N (1024)] [--creates N (20)] [--frag-mib N (256)] [--ops N (100000)] [--seed N (42)] [--held F (0.5)] [--out FILE]");
+            Console.Error.WriteLine("usage: facts [--arena-mib N (1024)] [--creates N (20)] [--frag-mib N (256)] [--ops N (100000)] [--seed N (42)] [--held F (0.5)] [--mixed-objects N (300000)] [--tiny-objects N (1000000)] [--out FILE]");
             return 2;
         }
         var md = new StringBuilder();
@@ -49,7 +52,8 @@ public static unsafe class FactsRunner
         md.AppendLine();
         md.AppendLine(
             $"{RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}, {Environment.ProcessorCount} logical CPUs; " +
-            $"args: `--arena-mib {o.ArenaMiB} --creates {o.Creates} --frag-mib {o.FragmentationMiB} --ops {o.Ops} --seed {o.Seed} --held {o.Held.ToString(CultureInfo.InvariantCulture)}`");
+            $"args: `--arena-mib {o.ArenaMiB} --creates {o.Creates} --frag-mib {o.FragmentationMiB} --ops {o.Ops} --seed {o.Seed} --held {o.Held.ToString(CultureInfo.InvariantCulture)} " +
+            $"--mixed-objects {o.MixedObjects} --tiny-objects {o.TinyObjects}`");
         md.AppendLine();
         Metadata(md, o);
         Creation(md, o);
@@ -57,6 +61,7 @@ public static unsafe class FactsRunner
         md.AppendLine();
         Fragmentation(md, o, AllOrdersWeights, "Workload A, every order");
         Fragmentation(md, o, SmallOrdersWeights, "Workload B, small blocks only");
+        SmallObjectFacts.Write(md, o.MixedObjects, o.TinyObjects, o.Seed);
         string text = md.ToString();
         Console.Write(text);
         if (o.Out is not null)
@@ -85,6 +90,8 @@ public static unsafe class FactsRunner
                     if (o.Held is <= 0 or >= 1)
                         throw new ArgumentException("--held must be between 0 and 1");
                     break;
+                case "--mixed-objects": o.MixedObjects = PositiveInt(args[i], value); break;
+                case "--tiny-objects": o.TinyObjects = PositiveInt(args[i], value); break;
                 case "--out": o.Out = value; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
@@ -96,7 +103,7 @@ public static unsafe class FactsRunner
     private static int PositiveInt(string name, string value)
         => int.TryParse(value, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : throw new ArgumentException($"{name} needs a positive integer, got {value}");
 
-    private static string Bytes(double b)
+    internal static string Bytes(double b)
         => b >= 1 << 20 ? $"{b / (1 << 20):0.##} MiB" : b >= 1 << 10 ? $"{b / (1 << 10):0.##} KiB" : $"{b:0} B";
 
     // ------------------------------------------------------------------ metadata

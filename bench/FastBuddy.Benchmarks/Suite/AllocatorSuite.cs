@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using FastBuddy.Benchmarks.Peers;
 
 namespace FastBuddy.Benchmarks.Suite;
@@ -26,9 +25,6 @@ namespace FastBuddy.Benchmarks.Suite;
 /// its pool is too small (the Allocated column shows it).
 /// </para>
 /// </remarks>
-[MemoryDiagnoser]
-[CategoriesColumn]
-[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [Config(typeof(SuiteConfig))]
 public unsafe class AllocatorSuite
 {

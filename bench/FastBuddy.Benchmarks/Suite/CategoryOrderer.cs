@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Globalization;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Order;
 using BenchmarkDotNet.Reports;
@@ -8,8 +9,9 @@ namespace FastBuddy.Benchmarks.Suite;
 
 /// <summary>
 /// BenchmarkDotNet's default orderer, except that a logical group (one block of the table, one baseline) is the
-/// category alone. The default also splits by job, and the direct-reclaim rows run with their own job settings
-/// (IterationSetup forces InvocationCount = 1, UnrollFactor = 1), which would cut them off from their baseline.
+/// category and the parameter values alone (the category alone where there are no parameters). The default also
+/// splits by job, and the direct-reclaim rows run with their own job settings (IterationSetup forces
+/// InvocationCount = 1, UnrollFactor = 1), which would cut them off from their baseline.
 /// </summary>
 internal sealed class CategoryOrderer : IOrderer
 {
@@ -27,8 +29,10 @@ internal sealed class CategoryOrderer : IOrderer
 
     public string? GetHighlightGroupKey(BenchmarkCase benchmarkCase) => _inner.GetHighlightGroupKey(benchmarkCase);
 
+    /// <summary>Categories, then each parameter; integers are padded so that the ordinal order of keys is numeric.</summary>
     public string GetLogicalGroupKey(ImmutableArray<BenchmarkCase> allBenchmarksCases, BenchmarkCase benchmarkCase)
-        => string.Join(",", benchmarkCase.Descriptor.Categories);
+        => string.Join(",", benchmarkCase.Descriptor.Categories)
+           + string.Concat(benchmarkCase.Parameters.Items.Select(p => $",{p.Name}={(p.Value is int n ? n.ToString("D10", CultureInfo.InvariantCulture) : p.ToDisplayText())}"));
 
     public IEnumerable<IGrouping<string, BenchmarkCase>> GetLogicalGroupOrder(IEnumerable<IGrouping<string, BenchmarkCase>> logicalGroups, IEnumerable<BenchmarkLogicalGroupRule>? order = null)
         => logicalGroups.OrderBy(g => g.Key, StringComparer.Ordinal);

@@ -1,13 +1,16 @@
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Filters;
 using FastBuddy.Benchmarks.Peers;
 
 namespace FastBuddy.Benchmarks.Suite;
 
 /// <summary>
-/// The suite's config: drops the benchmarks of native peers that cannot be loaded in this process (so a machine
-/// without them runs everything else), after printing "peer X missing: skipped (reason)"; groups the table by
-/// category alone (<see cref="CategoryOrderer"/>).
+/// The suite's config (<see cref="AllocatorSuite"/>, <see cref="SmallObjectSuite"/>): drops the benchmarks of native
+/// peers that cannot be loaded in this process (so a machine without them runs everything else), after printing
+/// "peer X missing: skipped (reason)"; groups the table by category alone (<see cref="CategoryOrderer"/>), with a
+/// categories column and the memory diagnoser.
 /// </summary>
 public sealed class SuiteConfig : ManualConfig
 {
@@ -22,6 +25,9 @@ public sealed class SuiteConfig : ManualConfig
         }
         AddFilter(new SimpleFilter(b => IsRunnable(b.Descriptor.WorkloadMethod.Name)));
         WithOrderer(new CategoryOrderer());
+        AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory);
+        AddColumn(CategoriesColumn.Default);
+        AddDiagnoser(MemoryDiagnoser.Default);
     }
 
     /// <summary>False for a peer's benchmark (method named "Peer_Case", e.g. "Jemalloc_4KiB") when that peer is missing.</summary>
