@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FastBuddy.Policy;
 using FastBuddy.Tests.PolicySupport;
 using Xunit.Abstractions;
 using static FastBuddy.Tests.PolicySupport.PolicyArena;
@@ -92,6 +93,8 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
         var owner = new RecordingOwner();
         using BuddyArena arena = Create(background: true, allocWait: TimeSpan.FromSeconds(5));
         List<nint> held = ArenaState.DrainTo(arena, Min);
+        // The drain woke kswapd: let that pass end first, or it launders the dirty pages before the caller asks.
+        Assert.True(Eventually(() => arena.Policy.Daemon.Idle), "kswapd did not go idle");
         ArenaState.CacheExisting(arena, owner, held.Take(60), dirty: true);
         ArenaState.AgeToInactive(arena);
         Assert.Equal(60, arena.GetStats().InactiveDirtyPages);
@@ -105,6 +108,54 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
         Assert.True(owner.WritebackCount > 0);
         Assert.All(owner.Events.Where(e => e.Kind == CallbackKind.Writeback),
             e => Assert.NotEqual(Environment.CurrentManagedThreadId, e.ThreadId));
+        arena.Validate();
+    }
+
+    /// <summary>
+    /// A pass that began before the caller woke kswapd (here one held inside a Writeback while the caller's dirty
+    /// pages are put on inactive_dirty) ends without progress; the caller waits on for the pass its wake-up starts,
+    /// which launders its pages, instead of failing on the earlier pass's result.
+    /// </summary>
+    [Fact]
+    public void IoCaller_WaitsForThePassItsWakeupStarts_NotOneAlreadyRunning()
+    {
+        var owner = new RecordingOwner();
+        using var inFirstWriteback = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int writebacks = 0;
+        owner.OnWriteback = _ =>
+        {
+            if (Interlocked.Increment(ref writebacks) > 1)
+                return true;
+            inFirstWriteback.Set();
+            release.Wait(TimeSpan.FromSeconds(10));
+            return false; // still dirty: the running pass makes no progress
+        };
+        using BuddyArena arena = Create(background: true, allocWait: TimeSpan.FromSeconds(5), perCpuPages: 0);
+        Kswapd daemon = arena.Policy.Daemon;
+        List<nint> held = ArenaState.DrainTo(arena, Min);
+        Assert.True(Eventually(() => daemon.Idle), "kswapd did not go idle");
+        ArenaState.CacheExisting(arena, owner, held.Take(1), dirty: true);
+        ArenaState.AgeToInactive(arena);
+        daemon.WakeKswapd();
+        Assert.True(inFirstWriteback.Wait(TimeSpan.FromSeconds(5)), "kswapd's pass did not start its writeback");
+        // That pass's scan covered the one dirty page it began with; these come after it.
+        ArenaState.CacheExisting(arena, owner, held.Skip(1).Take(60), dirty: true);
+        ArenaState.AgeToInactive(arena);
+        var releaser = new Thread(() =>
+        {
+            Eventually(() => daemon.Passes.HasWaiters, 5000); // the caller waits for a pass
+            release.Set();
+        });
+        releaser.Start();
+
+        void* p = arena.AllocPages(0, AllocFlags.NoFs);
+
+        release.Set();
+        Assert.True(releaser.Join(TimeSpan.FromSeconds(10)));
+        Assert.True(p != null, "the caller failed on the result of a pass that began before it woke kswapd");
+        Assert.True(arena.GetStats().Laundered > 0);
+        Assert.Equal(0, arena.Policy.Failures);
         arena.Validate();
     }
 
