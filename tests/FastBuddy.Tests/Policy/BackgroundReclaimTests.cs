@@ -159,6 +159,48 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
         arena.Validate();
     }
 
+    /// <summary>
+    /// The caller's own earlier wake-up started the pass that laundered and freed (here one held inside a
+    /// Writeback until the caller waits); the pass the caller then waits for finds nothing left to do. No progress
+    /// of its own, but the zone has a page for it now: it takes one more look before failing.
+    /// </summary>
+    [Fact]
+    public void IoCaller_AfterAPassWithoutProgress_LooksAgainBeforeFailing()
+    {
+        var owner = new RecordingOwner();
+        using var inFirstWriteback = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        owner.OnWriteback = _ =>
+        {
+            inFirstWriteback.Set();
+            release.Wait(TimeSpan.FromSeconds(10));
+            return true;
+        };
+        using BuddyArena arena = Create(background: true, allocWait: TimeSpan.FromSeconds(5), perCpuPages: 0);
+        Kswapd daemon = arena.Policy.Daemon;
+        List<nint> held = ArenaState.DrainTo(arena, Min);
+        Assert.True(Eventually(() => daemon.Idle), "kswapd did not go idle");
+        ArenaState.CacheExisting(arena, owner, held.Take(1), dirty: true);
+        ArenaState.AgeToInactive(arena);
+        daemon.WakeKswapd();
+        Assert.True(inFirstWriteback.Wait(TimeSpan.FromSeconds(5)), "kswapd's pass did not start its writeback");
+        var releaser = new Thread(() =>
+        {
+            Eventually(() => daemon.Passes.HasWaiters, 5000); // the caller waits for the next pass
+            release.Set(); // this pass cleans the page and frees it; the next one has nothing to do
+        });
+        releaser.Start();
+
+        void* p = arena.AllocPages(0, AllocFlags.NoFs);
+
+        release.Set();
+        Assert.True(releaser.Join(TimeSpan.FromSeconds(10)));
+        Assert.True(p != null, "the caller failed with a page above its floor");
+        Assert.Equal(1, owner.EvictCount);
+        Assert.Equal(0, arena.Policy.Failures);
+        arena.Validate();
+    }
+
     [Fact]
     public void Dispose_WhileCallersWait_TheyReturnNullPromptly()
     {
