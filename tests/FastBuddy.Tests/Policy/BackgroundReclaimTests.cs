@@ -122,10 +122,14 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
         var owner = new RecordingOwner();
         using var inFirstWriteback = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
+        using var callerReturned = new ManualResetEventSlim();
         int writebacks = 0;
         owner.OnWriteback = _ =>
         {
-            if (Interlocked.Increment(ref writebacks) > 1)
+            int n = Interlocked.Increment(ref writebacks);
+            if (n == 2)
+                callerReturned.Wait(500); // the next pass: a caller that did not wait for it has decided by now
+            if (n > 1)
                 return true;
             inFirstWriteback.Set();
             release.Wait(TimeSpan.FromSeconds(10));
@@ -151,6 +155,7 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
 
         void* p = arena.AllocPages(0, AllocFlags.NoFs);
 
+        callerReturned.Set();
         release.Set();
         Assert.True(releaser.Join(TimeSpan.FromSeconds(10)));
         Assert.True(p != null, "the caller failed on the result of a pass that began before it woke kswapd");
