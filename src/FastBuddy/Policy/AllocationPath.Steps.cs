@@ -95,7 +95,7 @@ internal sealed unsafe partial class AllocationPath
 
     /// <summary>
     /// Step 5 for a single page: start again while passes make progress; without progress an Fs caller waits for a
-    /// free until the deadline. It never reaches the final phase.
+    /// free until the deadline, another looks once more and fails. It never reaches the final phase.
     /// </summary>
     private Next WaitForSinglePage(ref Call call, bool progress, out void* block)
     {
@@ -105,7 +105,12 @@ internal sealed unsafe partial class AllocationPath
         if (DrainOnce(ref call))
             return Next.Retry;
         if ((call.Flags & AllocFlags.Fs) == 0)
+        {
+            // No progress of this pass, but an earlier one (started by our own wake-ups) may have freed or cleaned
+            // pages since our last look: one more before failing.
+            block = RetryAtMin(ref call);
             return Next.Fail;
+        }
 
         // Register as a waiter first (from now on every free goes straight to a zone and wakes us), then look once
         // more, so that a free that landed during our pass is not missed.

@@ -38,6 +38,8 @@ internal sealed class Kswapd
     private bool _kswapdWanted, _kreclaimdWanted, _stopping;
     private volatile bool _lastPassProgressed;
     private long _wakeups, _passes;
+    // The background thread's passes: begun (under _gate), finished, and the last one that made progress.
+    private long _threadBegun, _threadFinished, _threadProgressed;
 
     public Kswapd(BuddyArena arena, Zone[] zones, Reclaim reclaim, MemoryPressure pressure, ThreadMagazines magazines, bool background)
     {
@@ -75,20 +77,35 @@ internal sealed class Kswapd
 
     public void WakeKreclaimd() => Wake(kswapd: false);
 
-    private void Wake(bool kswapd)
+    /// <summary>Wakes the thread; returns the number of the thread's pass that will see this wake-up.</summary>
+    private long Wake(bool kswapd)
     {
         if (!_background)
-            return;
+            return 0;
         lock (_gate)
         {
             if (_stopping)
-                return;
+                return 0;
             _wakeups++;
             if (kswapd)
                 _kswapdWanted = true;
             else
                 _kreclaimdWanted = true;
             Monitor.Pulse(_gate);
+            return _threadBegun + 1;
+        }
+    }
+
+    /// <summary>
+    /// The thread is between passes with no wake-up pending (a pass woken before now is over): a test's setup done
+    /// after this is not raced by a pass, until something wakes it again or the periodic pass comes.
+    /// </summary>
+    internal bool Idle
+    {
+        get
+        {
+            lock (_gate)
+                return !_kswapdWanted && !_kreclaimdWanted && _threadBegun == Volatile.Read(ref _threadFinished);
         }
     }
 
@@ -100,24 +117,37 @@ internal sealed class Kswapd
     {
         if (!_background)
             return Pass() > 0;
-        long seen = Passes.Sequence;
-        WakeKswapd();
-        return Passes.Wait(seen, deadline) && _lastPassProgressed;
+        // Wait for the pass that begins after this wake-up: one already running began before the caller's state
+        // (its dirty pages, its shortage) was there to see, and its result says nothing about what kswapd can do.
+        long pass = Wake(kswapd: true);
+        while (Volatile.Read(ref _threadFinished) < pass)
+        {
+            long seen = Passes.Sequence;
+            if (Volatile.Read(ref _threadFinished) >= pass)
+                break;
+            if (!Passes.Wait(seen, deadline))
+                return false;
+        }
+        // That pass or a later one made progress.
+        return pass != 0 && Volatile.Read(ref _threadProgressed) >= pass;
     }
 
     /// <summary>
     /// One kswapd pass (plus kreclaimd's refill) and then the decommit step, in the calling thread: the background
     /// thread's pass and <see cref="BuddyArena.Balance"/>. Returns the reclaim progress.
     /// </summary>
-    public long RunPass()
+    public long RunPass() => RunNumberedPass(threadPass: 0);
+
+    /// <param name="threadPass">The number of the background thread's pass, or 0 for a pass run by a caller.</param>
+    private long RunNumberedPass(long threadPass)
     {
-        long progress = Pass();
+        long progress = Pass(threadPass);
         _decommit?.Run();
         return progress;
     }
 
     /// <summary>The pass without the decommit step: what an allocating caller runs when there is no thread.</summary>
-    private long Pass()
+    private long Pass(long threadPass = 0)
     {
         long progress;
         using (ReclaimContext.Enter())
@@ -126,6 +156,13 @@ internal sealed class Kswapd
             progress = _magazines.DrainExited() + DrainForShortage() + Refill() + Balance();
         }
         _lastPassProgressed = progress > 0;
+        if (threadPass != 0)
+        {
+            // Published before Passes advances, so that a waiter woken by it reads this pass's outcome.
+            if (progress > 0)
+                Volatile.Write(ref _threadProgressed, threadPass);
+            Volatile.Write(ref _threadFinished, threadPass);
+        }
         Interlocked.Increment(ref _passes);
         Passes.Advance();
         return progress;
@@ -186,6 +223,7 @@ internal sealed class Kswapd
         long lastPeriod = Stopwatch.GetTimestamp();
         while (true)
         {
+            long pass;
             lock (_gate)
             {
                 while (!_stopping && !_kswapdWanted && !_kreclaimdWanted)
@@ -199,10 +237,11 @@ internal sealed class Kswapd
                     return;
                 _kswapdWanted = false;
                 _kreclaimdWanted = false;
+                pass = ++_threadBegun;
             }
             if (Stopwatch.GetElapsedTime(lastPeriod).TotalMilliseconds >= PeriodMilliseconds)
                 lastPeriod = Stopwatch.GetTimestamp();
-            RunPass();
+            RunNumberedPass(pass);
         }
     }
 

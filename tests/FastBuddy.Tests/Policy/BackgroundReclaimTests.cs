@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FastBuddy.Policy;
 using FastBuddy.Tests.PolicySupport;
 using Xunit.Abstractions;
 using static FastBuddy.Tests.PolicySupport.PolicyArena;
@@ -92,6 +93,8 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
         var owner = new RecordingOwner();
         using BuddyArena arena = Create(background: true, allocWait: TimeSpan.FromSeconds(5));
         List<nint> held = ArenaState.DrainTo(arena, Min);
+        // The drain woke kswapd: let that pass end first, or it launders the dirty pages before the caller asks.
+        Assert.True(Eventually(() => arena.Policy.Daemon.Idle), "kswapd did not go idle");
         ArenaState.CacheExisting(arena, owner, held.Take(60), dirty: true);
         ArenaState.AgeToInactive(arena);
         Assert.Equal(60, arena.GetStats().InactiveDirtyPages);
@@ -105,6 +108,101 @@ public sealed unsafe class BackgroundReclaimTests(ITestOutputHelper output)
         Assert.True(owner.WritebackCount > 0);
         Assert.All(owner.Events.Where(e => e.Kind == CallbackKind.Writeback),
             e => Assert.NotEqual(Environment.CurrentManagedThreadId, e.ThreadId));
+        arena.Validate();
+    }
+
+    /// <summary>
+    /// A pass that began before the caller woke kswapd (here one held inside a Writeback while the caller's dirty
+    /// pages are put on inactive_dirty) ends without progress; the caller waits on for the pass its wake-up starts,
+    /// which launders its pages, instead of failing on the earlier pass's result.
+    /// </summary>
+    [Fact]
+    public void IoCaller_WaitsForThePassItsWakeupStarts_NotOneAlreadyRunning()
+    {
+        var owner = new RecordingOwner();
+        using var inFirstWriteback = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var callerReturned = new ManualResetEventSlim();
+        int writebacks = 0;
+        owner.OnWriteback = _ =>
+        {
+            int n = Interlocked.Increment(ref writebacks);
+            if (n == 2)
+                callerReturned.Wait(500); // the next pass: a caller that did not wait for it has decided by now
+            if (n > 1)
+                return true;
+            inFirstWriteback.Set();
+            release.Wait(TimeSpan.FromSeconds(10));
+            return false; // still dirty: the running pass makes no progress
+        };
+        using BuddyArena arena = Create(background: true, allocWait: TimeSpan.FromSeconds(5), perCpuPages: 0);
+        Kswapd daemon = arena.Policy.Daemon;
+        List<nint> held = ArenaState.DrainTo(arena, Min);
+        Assert.True(Eventually(() => daemon.Idle), "kswapd did not go idle");
+        ArenaState.CacheExisting(arena, owner, held.Take(1), dirty: true);
+        ArenaState.AgeToInactive(arena);
+        daemon.WakeKswapd();
+        Assert.True(inFirstWriteback.Wait(TimeSpan.FromSeconds(5)), "kswapd's pass did not start its writeback");
+        // That pass's scan covered the one dirty page it began with; these come after it.
+        ArenaState.CacheExisting(arena, owner, held.Skip(1).Take(60), dirty: true);
+        ArenaState.AgeToInactive(arena);
+        var releaser = new Thread(() =>
+        {
+            Eventually(() => daemon.Passes.HasWaiters, 5000); // the caller waits for a pass
+            release.Set();
+        });
+        releaser.Start();
+
+        void* p = arena.AllocPages(0, AllocFlags.NoFs);
+
+        callerReturned.Set();
+        release.Set();
+        Assert.True(releaser.Join(TimeSpan.FromSeconds(10)));
+        Assert.True(p != null, "the caller failed on the result of a pass that began before it woke kswapd");
+        Assert.True(arena.GetStats().Laundered > 0);
+        Assert.Equal(0, arena.Policy.Failures);
+        arena.Validate();
+    }
+
+    /// <summary>
+    /// The caller's own earlier wake-up started the pass that laundered and freed (here one held inside a
+    /// Writeback until the caller waits); the pass the caller then waits for finds nothing left to do. No progress
+    /// of its own, but the zone has a page for it now: it takes one more look before failing.
+    /// </summary>
+    [Fact]
+    public void IoCaller_AfterAPassWithoutProgress_LooksAgainBeforeFailing()
+    {
+        var owner = new RecordingOwner();
+        using var inFirstWriteback = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        owner.OnWriteback = _ =>
+        {
+            inFirstWriteback.Set();
+            release.Wait(TimeSpan.FromSeconds(10));
+            return true;
+        };
+        using BuddyArena arena = Create(background: true, allocWait: TimeSpan.FromSeconds(5), perCpuPages: 0);
+        Kswapd daemon = arena.Policy.Daemon;
+        List<nint> held = ArenaState.DrainTo(arena, Min);
+        Assert.True(Eventually(() => daemon.Idle), "kswapd did not go idle");
+        ArenaState.CacheExisting(arena, owner, held.Take(1), dirty: true);
+        ArenaState.AgeToInactive(arena);
+        daemon.WakeKswapd();
+        Assert.True(inFirstWriteback.Wait(TimeSpan.FromSeconds(5)), "kswapd's pass did not start its writeback");
+        var releaser = new Thread(() =>
+        {
+            Eventually(() => daemon.Passes.HasWaiters, 5000); // the caller waits for the next pass
+            release.Set(); // this pass cleans the page and frees it; the next one has nothing to do
+        });
+        releaser.Start();
+
+        void* p = arena.AllocPages(0, AllocFlags.NoFs);
+
+        release.Set();
+        Assert.True(releaser.Join(TimeSpan.FromSeconds(10)));
+        Assert.True(p != null, "the caller failed with a page above its floor");
+        Assert.Equal(1, owner.EvictCount);
+        Assert.Equal(0, arena.Policy.Failures);
         arena.Validate();
     }
 
