@@ -74,6 +74,7 @@ internal static class Demo
         narration.WriteLine($"released everything ({workload.CacheRemoved} pages taken back out of the cache); " +
                             $"per-thread lists hold {parked.PerCpuPages} pages before the drain");
         arena.Validate();
+        arena.Trim();
         ArenaStats final = arena.GetStats();
         PhaseCounters done = PhaseCounters.Between("release", before, final);
         counters.Add(done);
