@@ -60,12 +60,16 @@ internal sealed unsafe class Workload
         _out.WriteLine($"churn: {steps} steps, {_live.Count} blocks ({_livePages} pages) still held");
     }
 
-    // Phase 2: a file cache reads pages (order 0, every third one dirty, every fourth one touched again) until
-    // the arena's free pages are down to freepages.high; then kswapd's pass ages, deactivates and launders them.
-    // The free pages are counted again whenever the countdown runs out: near the watermarks the allocation path
-    // drains the per-thread lists and reaps the slab caches' empty slabs, which frees pages the count did not see.
+    // Phase 2: Trim() first gives back what the churn left idle (parked blocks, this thread's slabs, empty
+    // slabs), so that every page not in use is a free page; then a file cache reads pages (order 0, every third
+    // one dirty, every fourth one touched again) until the arena's free pages are down to freepages.high; then
+    // kswapd's pass ages, deactivates and launders them. Without the trim, the first shortage would drain and
+    // reap hundreds of idle slab pages back into the free areas and the pass would find no shortage at all.
+    // The free pages are counted again whenever the countdown runs out, in case the allocation path drained more.
     public void FillCache()
     {
+        long trimmed = _arena.Trim();
+        _out.WriteLine($"cache: Trim() gave back {trimmed} idle pages (parked blocks and empty slabs)");
         long target = _arena.GetStats().FreePagesHigh;
         long total = Math.Max(FreeAndParked() - target, 0);
         int added = 0;
