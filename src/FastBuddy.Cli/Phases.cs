@@ -11,7 +11,8 @@ internal static class Phases
     [
         new("churn", "churn: a mixed workload",
             $"{churnSteps} random steps: page blocks of orders 0-9 (mostly small; Kernel, NoIo or Atomic; 15 % of them " +
-            "on the DMA zonelist), byte allocations, reallocs and frees, keeping at most half the arena in use. " +
+            "on the DMA zonelist), byte allocations (objects from the slab caches up to 32 KiB, page blocks above), " +
+            "reallocs and frees, keeping at most half the arena in use. " +
             "Memory is plentiful, so step 1 (the fast path, through the per-thread lists) serves nearly everything.",
             w => w.Churn(churnSteps)),
         new("cache", "page cache: a file cache fills the arena",
