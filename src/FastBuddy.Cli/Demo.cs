@@ -6,7 +6,8 @@ internal sealed record DemoSettings(ArenaShape Shape, int Seed, int Steps, int R
 // The "demo" verb: the seed's policy told phase by phase on a two-zone arena. Each phase says what it does, runs
 // under the live view, then kswapd's pass runs (a fixed point: there is no background thread, so one seed gives
 // one run) and the phase's counters, the buddyinfo table, the watermarks and the LRU lists are shown. At the end
-// everything is given back, Validate() drains the per-thread lists, and the final table must show every page free.
+// everything is given back, Validate() drains the per-thread lists, Trim() gives back the slab caches' spare slabs,
+// and the final table must show every page free.
 internal static class Demo
 {
     public static int Run(DemoSettings settings, TextWriter output, TextWriter error)
@@ -67,20 +68,22 @@ internal static class Demo
         narration.WriteLine(TextWrap.Wrap(
             "Every block, pressure page and driver page is freed and the cache takes its remaining pages back out. " +
             "Freed small blocks first land in this thread's per-thread lists (pcp): Validate() returns them to the " +
-            "buddy system, where they merge, before the final table is drawn.", 110, "   "));
+            "buddy system, where they merge, and Trim() gives back the empty slabs the slab caches keep as spares, " +
+            "before the final table is drawn.", 110, "   "));
         ArenaStats before = arena.GetStats();
         workload.ReleaseAll();
         ArenaStats parked = arena.GetStats();
         narration.WriteLine($"released everything ({workload.CacheRemoved} pages taken back out of the cache); " +
                             $"per-thread lists hold {parked.PerCpuPages} pages before the drain");
         arena.Validate();
+        arena.Trim();
         ArenaStats final = arena.GetStats();
         PhaseCounters done = PhaseCounters.Between("release", before, final);
         counters.Add(done);
         if (!settings.Json)
         {
             done.Print(narration);
-            StatsReport.Print(narration, "after release (per-thread lists drained by Validate)", final, arena.MaxOrder);
+            StatsReport.Print(narration, "after release (per-thread lists drained by Validate, spare slabs by Trim)", final, arena.MaxOrder);
             StatsReport.PrintTotals(narration, final);
             narration.WriteLine($"workload: {workload.PageAllocations} page allocations, {workload.ByteAllocations} byte " +
                                 $"allocations, {workload.Reallocations} reallocs, {workload.Frees} frees, " +

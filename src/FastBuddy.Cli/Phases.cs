@@ -11,11 +11,14 @@ internal static class Phases
     [
         new("churn", "churn: a mixed workload",
             $"{churnSteps} random steps: page blocks of orders 0-9 (mostly small; Kernel, NoIo or Atomic; 15 % of them " +
-            "on the DMA zonelist), byte allocations, reallocs and frees, keeping at most half the arena in use. " +
+            "on the DMA zonelist), byte allocations (objects from the slab caches up to 32 KiB, page blocks above), " +
+            "reallocs and frees, keeping at most half the arena in use. " +
             "Memory is plentiful, so step 1 (the fast path, through the per-thread lists) serves nearly everything.",
             w => w.Churn(churnSteps)),
         new("cache", "page cache: a file cache fills the arena",
-            "A file cache reads pages until the arena's free pages are down to freepages.high: every page goes on its " +
+            "Trim() first gives back what the churn left idle (parked blocks, this thread's slabs, empty slabs), so " +
+            "that every page not in use is free. A file cache then reads pages until the arena's free pages are down " +
+            "to freepages.high: every page goes on its " +
             "zone's active list, every third one dirty, every fourth one touched again. kswapd's pass then finds a " +
             "shortage: refill_inactive ages the pages and moves the old ones to inactive_dirty, page_launder moves the " +
             "clean ones on to inactive_clean; dirty ones wait there until free pages run short, when page_launder writes " +

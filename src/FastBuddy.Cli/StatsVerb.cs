@@ -1,6 +1,7 @@
 namespace FastBuddy.Cli;
 
-// The "stats" verb: an arena after a workload, as /proc/buddyinfo, /proc/zoneinfo and vmstat-like counters, or JSON.
+// The "stats" verb: an arena after a workload, as /proc/buddyinfo, /proc/zoneinfo, /proc/slabinfo and vmstat-like
+// counters, or JSON.
 internal static class StatsVerb
 {
     public static int Run(WorkloadRun run, bool json, TextWriter output, TextWriter error)
@@ -20,6 +21,10 @@ internal static class StatsVerb
         output.WriteLine();
         output.WriteLine("# /proc/zoneinfo");
         ProcReport.PrintZoneInfo(output, stats);
+        output.WriteLine();
+        output.WriteLine("# /proc/slabinfo: the slab caches' size classes that hold slabs (objects up to " +
+                         $"{arena.SmallMax} bytes)");
+        ProcReport.PrintSlabInfo(output, stats);
         output.WriteLine();
         output.WriteLine("# counters (vmstat-like; step_* = the step of the allocation path that served)");
         ProcReport.PrintVmStat(output, stats);

@@ -60,33 +60,56 @@ internal sealed unsafe class Workload
         _out.WriteLine($"churn: {steps} steps, {_live.Count} blocks ({_livePages} pages) still held");
     }
 
-    // Phase 2: a file cache reads pages (order 0, every third one dirty, every fourth one touched again) until
-    // the arena's free pages are down to freepages.high; then kswapd's pass ages, deactivates and launders them.
+    // Phase 2: Trim() first gives back what the churn left idle (parked blocks, this thread's slabs, empty
+    // slabs), so that every page not in use is a free page; then a file cache reads pages (order 0, every third
+    // one dirty, every fourth one touched again) until the arena's free pages are down to freepages.high; then
+    // kswapd's pass ages, deactivates and launders them. Without the trim, the first shortage would drain and
+    // reap hundreds of idle slab pages back into the free areas and the pass would find no shortage at all.
+    // The free pages are counted again whenever the countdown runs out, in case the allocation path drained more.
     public void FillCache()
     {
-        ArenaStats start = _arena.GetStats();
-        long target = start.FreePagesHigh;
-        long total = Math.Max(start.FreePages + start.PerCpuPages - target, 0);
+        long trimmed = _arena.Trim();
+        _out.WriteLine($"cache: Trim() gave back {trimmed} idle pages (parked blocks and empty slabs)");
+        long target = _arena.GetStats().FreePagesHigh;
+        long total = Math.Max(FreeAndParked() - target, 0);
         int added = 0;
-        for (long free = start.FreePages + start.PerCpuPages; free > target; free--)
+        bool refused = false;
+        for (long free = FreeAndParked(); free > target && !refused; free = FreeAndParked())
         {
-            Progress.Report(added, total);
-            void* p = _arena.AllocPages(0, AllocFlags.Kernel);
-            if (p == null)
+            total = Math.Max(total, added + free - target);
+            for (long i = free; i > target && !refused; i--)
             {
-                CountFailure();
-                break;
+                Progress.Report(added, total);
+                refused = !AddCachePage(added);
+                if (!refused)
+                    added++;
             }
-            PageAllocations++;
-            new Span<byte>(p, _arena.PageSize).Fill((byte)(added | 1));
-            Owner.Track(p);
-            _arena.CacheAdd(p, Owner, dirty: added % 3 == 0);
-            if (added % 4 == 0)
-                _arena.CacheTouch(p);
-            added++;
         }
         Progress.Report(total, total);
         _out.WriteLine($"cache: {added} pages added ({(added + 2) / 3} dirty, {(added + 3) / 4} touched)");
+    }
+
+    private bool AddCachePage(int number)
+    {
+        void* p = _arena.AllocPages(0, AllocFlags.Kernel);
+        if (p == null)
+        {
+            CountFailure();
+            return false;
+        }
+        PageAllocations++;
+        new Span<byte>(p, _arena.PageSize).Fill((byte)(number | 1));
+        Owner.Track(p);
+        _arena.CacheAdd(p, Owner, dirty: number % 3 == 0);
+        if (number % 4 == 0)
+            _arena.CacheTouch(p);
+        return true;
+    }
+
+    private long FreeAndParked()
+    {
+        ArenaStats stats = _arena.GetStats();
+        return stats.FreePages + stats.PerCpuPages;
     }
 
     // Phase 3: a driver takes every free page of the lowest zone one by one (as memory-management code, MemAlloc,
