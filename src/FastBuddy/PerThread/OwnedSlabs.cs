@@ -89,6 +89,17 @@ internal sealed unsafe class OwnedSlabs
         return n;
     }
 
+    /// <summary>Whether the magazine owns any slab (a racy look at the heads only, safe while the owner runs).</summary>
+    public static bool OwnsAny(Magazine* m)
+    {
+        for (int cls = 0; cls < SizeClasses.Count; cls++)
+        {
+            if (Volatile.Read(ref *(nint*)(Magazine.Current(m) + cls)) != 0 || Volatile.Read(ref Magazine.Owned(m)[cls]) != 0)
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>The arena's end: the magazine forgets its slabs (their memory goes with the arena).</summary>
     public static void Forget(Magazine* m)
     {

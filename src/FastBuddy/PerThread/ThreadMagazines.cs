@@ -631,6 +631,9 @@ internal sealed unsafe class ThreadMagazines
     /// <summary>Pages parked in all threads' magazines in <paramref name="zone"/>.</summary>
     public long ParkedPages(int zone) => SumAttached(_zones.Length - 1 - zone, &ParkedIn);
 
+    /// <summary>Attached magazines that own a slab (a racy look, for kswapd's choice to drain).</summary>
+    public long MagazinesOwningSlabs() => Slabs is null ? 0 : SumAttached(0, &OwnsSlabs);
+
     /// <summary>Blocks served by all attached magazines in <paramref name="zone"/>.</summary>
     public long ServedBlocks(int zone) => SumAttached(_zones.Length - 1 - zone, &ServedBy);
 
@@ -671,6 +674,8 @@ internal sealed unsafe class ThreadMagazines
     }
 
     private static long ServedBy(ThreadMagazines t, Magazine* m, int zi) => t.Served(m, zi);
+
+    private static long OwnsSlabs(ThreadMagazines t, Magazine* m, int zi) => OwnedSlabs.OwnsAny(m) ? 1 : 0;
 
     private static long FreedInto(ThreadMagazines t, Magazine* m, int zi) => t.FreedCounter(m, zi);
 

@@ -176,7 +176,7 @@ internal sealed class Kswapd
     {
         if (_pressure.FreeShortage() <= 0)
             return 0;
-        long pages = HasParked() || _magazines.Slabs is not null ? _magazines.DrainAll() : 0;
+        long pages = HasParked() || _magazines.MagazinesOwningSlabs() > 0 ? _magazines.DrainAll() : 0;
         return pages + (_magazines.Slabs?.Caches.ReapSpares() ?? 0);
     }
 
