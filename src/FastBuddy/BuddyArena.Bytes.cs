@@ -13,20 +13,32 @@ public sealed unsafe partial class BuddyArena
 {
     // ---------------------------------------------------------------- bytes
 
-    /// <summary>Allocates at least <paramref name="bytes"/> bytes as a power-of-two block of pages.</summary>
-    /// <returns>The block, or null when the policy refuses (see <see cref="LastError"/>).</returns>
-    /// <exception cref="FastBuddyException">Zero bytes, or more than the largest block.</exception>
+    /// <summary>
+    /// Allocates at least <paramref name="bytes"/> bytes: up to the largest block (2^(MaxOrder-1) pages) as a
+    /// power-of-two block of pages; above it as a run of contiguous largest blocks in one zone
+    /// (ceil(bytes / largest block) of them), up to <see cref="MaxAllocBytes"/>.
+    /// </summary>
+    /// <returns>
+    /// The block or run, or null when the policy refuses (<see cref="LastError"/> is
+    /// <see cref="FastBuddyStatus.NoMemory"/>: a valid size that cannot be served now).
+    /// </returns>
+    /// <exception cref="FastBuddyException">
+    /// <see cref="FastBuddyStatus.InvalidArgument"/>: zero bytes, or more than <see cref="MaxAllocBytes"/> (a size no
+    /// zone of the arena could ever hold).
+    /// </exception>
     public void* Alloc(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
-        => AllocPages(OrderForBytes(bytes), flags);
+        => bytes > LargestBlockBytes ? AllocRun(bytes, flags) : AllocPages(OrderForBytes(bytes), flags);
 
     /// <summary>
     /// Resizes a block from <see cref="Alloc"/>: null allocates, 0 frees and returns null, a smaller size shrinks in
     /// place, a larger one grows in place when the buddies are free and otherwise moves (copying the contents).
+    /// Sizes above the largest block are runs (see <see cref="Alloc"/>): a run shrinks in place while the new size
+    /// still needs a run; growing into a run, out of one or to a longer one moves.
     /// </summary>
     /// <returns>The block (possibly moved), or null on failure, when the old block is left untouched.</returns>
     /// <exception cref="FastBuddyException">
-    /// Unknown flag bits (always, even when nothing needs allocating), a size out of range, or a pointer that is
-    /// not a live block; the old block is left untouched.
+    /// Unknown flag bits (always, even when nothing needs allocating), a size above <see cref="MaxAllocBytes"/>
+    /// (InvalidArgument), or a pointer that is not a live block or run; the old block is left untouched.
     /// </exception>
     public void* Realloc(void* p, nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
@@ -40,6 +52,8 @@ public sealed unsafe partial class BuddyArena
             Free(p);
             return null;
         }
+        if (bytes > LargestBlockBytes || IsRun(p))
+            return ReallocRun(p, bytes, flags);
         int newOrder = OrderForBytes(bytes);
         Zone zone = Locate(p, out int page);
         using InFlight call = Enter();
@@ -83,8 +97,11 @@ public sealed unsafe partial class BuddyArena
         return order;
     }
 
-    /// <summary>Frees a block of any order; <c>Free(null)</c> does nothing.</summary>
-    /// <exception cref="FastBuddyException">Not a live block of this arena, or a cached page.</exception>
+    /// <summary>Frees a block of any order, or a run; <c>Free(null)</c> does nothing.</summary>
+    /// <exception cref="FastBuddyException">
+    /// Not a live block or run of this arena (NotABlock for a pointer inside a run, DoubleFree for a run freed
+    /// before), or a cached page.
+    /// </exception>
     public void Free(void* p)
     {
         Magazine* m = CurrentMagazine.Value;
@@ -103,17 +120,24 @@ public sealed unsafe partial class BuddyArena
         if (p == null)
             return;
         Zone zone = Locate(p, out int page);
+        if (zone.IsRunHead(page))
+        {
+            FreeRun(zone, page, p);
+            return;
+        }
         Policy.FreePath.Free(zone, page, zone.Desc[page].Order, (nint)p);
     }
 
-    /// <summary>Bytes usable at <paramref name="p"/>: the block's full size. 0 for null.</summary>
-    /// <exception cref="FastBuddyException">Not a live block of this arena.</exception>
+    /// <summary>Bytes usable at <paramref name="p"/>: the block's (or the run's) full size. 0 for null.</summary>
+    /// <exception cref="FastBuddyException">Not a live block or run of this arena.</exception>
     public nuint UsableSize(void* p)
     {
         ThrowIfDisposed();
         if (p == null)
             return 0;
         Zone zone = Locate(p, out int page);
+        if (zone.IsRunHead(page))
+            return RunUsableSize(zone, page, p);
         int order;
         lock (zone.Lock)
             order = CheckedBlockOrder(zone, page, (nint)p);
@@ -135,7 +159,10 @@ public sealed unsafe partial class BuddyArena
     /// that prefer a null to an exception use <see cref="Alloc"/> (or <see cref="AllocSpan{T}"/>, which returns an
     /// empty span).
     /// </remarks>
-    /// <exception cref="FastBuddyException">Zero bytes, more than <see cref="int.MaxValue"/>, or more than the largest block.</exception>
+    /// <exception cref="FastBuddyException">
+    /// InvalidArgument: zero bytes, more than <see cref="int.MaxValue"/>, or more than <see cref="MaxAllocBytes"/>
+    /// (sizes above the largest block are runs, as with <see cref="Alloc"/>).
+    /// </exception>
     /// <exception cref="InsufficientMemoryException">The policy refused the allocation.</exception>
     public IMemoryOwner<byte> Rent(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
