@@ -3,9 +3,10 @@
  *
  * Each input builds a small arena (one or two zones, 128 pages of 4 KiB, orders 0..5, no background reclaim, so
  * every callback runs inside a call of this thread), then reads one operation per byte group: page, zonelist,
- * byte and bulk allocations, realloc, frees, usable size, ownership, the page cache with a C owner (add, touch,
- * mark dirty, remove; writeback/evict checked against the model), fb_balance, and bad frees (double, interior,
- * misaligned, wrong order, foreign, of a cached page, bulk frees with one bad entry). A shadow model holds every
+ * byte (blocks, and above the largest block runs of largest blocks) and bulk allocations, realloc, frees, usable
+ * size, ownership, the page cache with a C owner (add, touch, mark dirty, remove; writeback/evict checked against
+ * the model), fb_balance, and bad frees (double, interior, misaligned, wrong order, foreign, of a cached page, bulk
+ * frees with one bad entry). A shadow model holds every
  * live block; after each call the harness checks the returned status against the model, that live blocks never
  * overlap, and that free + parked + live pages = total. Every block is filled with a pattern from its id, checked
  * before it is freed and every CHECK_EVERY calls; fb_validate runs every CHECK_EVERY calls and at the end, when
@@ -40,6 +41,7 @@ typedef struct block {
     size_t size;     /* bytes whose contents the host cares about (requested size, or the whole block) */
     uint64_t id;
     int cached;
+    uint32_t run;    /* 0 for a block; else a run of this many largest blocks (fb_alloc above the largest block) */
 } block;
 
 typedef struct input {
@@ -58,6 +60,7 @@ static struct model {
     int writeback_clean;     /* what the owner's writeback answers */
     int zones;
     long long total_pages;
+    size_t max_alloc;        /* the largest fb_alloc size: the largest zone's whole largest blocks */
     long calls;
     int in_callback_call;    /* a call during which callbacks may run */
 } m;
@@ -87,7 +90,9 @@ static uint16_t next16(input* in) { uint16_t lo = next(in); return (uint16_t)(lo
 
 static uint64_t pattern(uint64_t id, size_t word) { return (id * 0x9E3779B97F4A7C15ull) ^ (word * 0x100000001b3ull); }
 
-static size_t block_bytes(const block* b) { return (size_t)PAGE << b->order; }
+static size_t largest_block(void) { return (size_t)PAGE << (MAX_ORDER - 1); }
+
+static size_t block_bytes(const block* b) { return b->run ? b->run * largest_block() : (size_t)PAGE << b->order; }
 
 static void fill(block* b)
 {
@@ -131,7 +136,7 @@ static long long live_pages(void)
 {
     long long pages = 0;
     for (int i = 0; i < m.count; i++)
-        pages += 1ll << m.live[i].order;
+        pages += (long long)(block_bytes(&m.live[i]) / PAGE);
     return pages;
 }
 
@@ -143,23 +148,28 @@ static int cached_count(void)
     return n;
 }
 
-/* A new block from the arena: aligned, owned, overlapping no live block; zeroed if asked; then filled. */
-static void adopt(void* p, uint32_t order, enum kind kind, size_t size, int zeroed)
+/*
+ * A new block (or run of `run` largest blocks) from the arena: aligned, owned, overlapping no live block; zeroed if
+ * asked; then filled.
+ */
+static void adopt(void* p, uint32_t order, uint32_t run, enum kind kind, size_t size, int zeroed)
 {
     uintptr_t a = (uintptr_t)p;
     if (a % ((uintptr_t)PAGE << order) != 0)
         FAIL("block %p of order %u is not aligned to its size", p, order);
     if (fb_owns(m.arena, p) != 1)
         FAIL("fb_owns says the arena does not own its own block %p", p);
+    block fresh = { (uint8_t*)p, order, kind, size, m.next_id + 1, 0, run };
     for (int i = 0; i < m.count; i++) {
         uint8_t* s = m.live[i].p;
-        if ((uint8_t*)p < s + block_bytes(&m.live[i]) && s < (uint8_t*)p + ((size_t)PAGE << order))
+        if ((uint8_t*)p < s + block_bytes(&m.live[i]) && s < (uint8_t*)p + block_bytes(&fresh))
             FAIL("block %p (order %u) overlaps live block %p (order %u)", p, order, (void*)s, m.live[i].order);
     }
     if (m.count == MAX_LIVE)
         FAIL("more than %d live blocks in an arena of %lld pages", MAX_LIVE, m.total_pages);
     block* b = &m.live[m.count++];
-    *b = (block){ (uint8_t*)p, order, kind, size, ++m.next_id, 0 };
+    *b = fresh;
+    m.next_id++;
     if (zeroed) {
         const uint64_t* w = (const uint64_t*)p;
         for (size_t i = 0; i < block_bytes(b) / 8; i++)
@@ -260,7 +270,7 @@ static void op_alloc_pages(input* in, int zonelist_call)
     if (bad)
         FAIL("an out-of-range allocation (order %u, zonelist %u) succeeded", order, zl);
     EXPECT_STATUS(fb_last_error(), FB_OK);
-    adopt(p, order, K_PAGES, (size_t)PAGE << order, (flags & FB_ZERO) != 0);
+    adopt(p, order, 0, K_PAGES, (size_t)PAGE << order, (flags & FB_ZERO) != 0);
 }
 
 static void op_alloc_bad_flags(input* in)
@@ -278,20 +288,26 @@ static size_t byte_size(input* in)
     switch (r & 3) {
     case 0: return (size_t)(r >> 2) % 64 + 1;          /* tiny */
     case 1: return (size_t)(r >> 2) * 8 % (PAGE * 8) + 1; /* up to 8 pages */
-    case 2: return (size_t)(r >> 2) % ((PAGE << (MAX_ORDER - 1)) + 2); /* up to the largest block + 1 (and 0) */
+    case 2: return (size_t)(r >> 2) * 64 % (m.max_alloc + 2); /* up to the largest zone + 1 (and 0): blocks and runs */
     default: return (size_t)PAGE << ((r >> 2) % MAX_ORDER);
     }
 }
 
+/* The order of the block for `bytes`; a run (above the largest block) is made of blocks of the top order. */
 static uint32_t order_of_bytes(size_t bytes)
 {
     uint32_t order = 0;
-    while (((size_t)PAGE << order) < bytes)
+    while (((size_t)PAGE << order) < bytes && order < MAX_ORDER - 1)
         order++;
     return order;
 }
 
-static int bytes_in_range(size_t bytes) { return bytes >= 1 && bytes <= ((size_t)PAGE << (MAX_ORDER - 1)); }
+/* 0 for a size a block holds; else the run's length in largest blocks. */
+static uint32_t run_of_bytes(size_t bytes) { return bytes > largest_block() ? (uint32_t)((bytes - 1) / largest_block() + 1) : 0; }
+
+static int bytes_in_range(size_t bytes) { return bytes >= 1 && bytes <= m.max_alloc; }
+
+static void adopt_bytes(void* p, size_t bytes, int zeroed) { adopt(p, order_of_bytes(bytes), run_of_bytes(bytes), K_BYTES, bytes, zeroed); }
 
 static void op_alloc_bytes(input* in)
 {
@@ -309,10 +325,10 @@ static void op_alloc_bytes(input* in)
     }
     if (!bytes_in_range(bytes))
         FAIL("fb_alloc of %zu bytes succeeded", bytes);
-    uint32_t order = order_of_bytes(bytes);
-    if (fb_usable_size(m.arena, p) != (size_t)PAGE << order)
-        FAIL("fb_alloc(%zu): usable size %zu, expected %zu", bytes, fb_usable_size(m.arena, p), (size_t)PAGE << order);
-    adopt(p, order, K_BYTES, bytes, (flags & FB_ZERO) != 0);
+    block shape = { .order = order_of_bytes(bytes), .run = run_of_bytes(bytes) };
+    if (fb_usable_size(m.arena, p) != block_bytes(&shape))
+        FAIL("fb_alloc(%zu): usable size %zu, expected %zu", bytes, fb_usable_size(m.arena, p), block_bytes(&shape));
+    adopt_bytes(p, bytes, (flags & FB_ZERO) != 0);
 }
 
 static int pick(input* in) { return m.count ? (int)(next16(in) % (unsigned)m.count) : -1; }
@@ -327,7 +343,7 @@ static void op_realloc(input* in)
         if (p != NULL) {
             if (!bytes_in_range(bytes))
                 FAIL("fb_realloc(NULL, %zu) succeeded", bytes);
-            adopt(p, order_of_bytes(bytes), K_BYTES, bytes, 0);
+            adopt_bytes(p, bytes, 0);
         } else if (bytes != 0) {
             expect_null_status("fb_realloc(NULL)", !bytes_in_range(bytes));
         }
@@ -361,7 +377,7 @@ static void op_realloc(input* in)
     size_t kept = old.size < bytes ? old.size : bytes;
     check_prefix(q, old.id, kept, "realloc");
     forget(i);
-    adopt(q, order_of_bytes(bytes), K_BYTES, bytes, 0);
+    adopt_bytes(q, bytes, 0);
 }
 
 static void op_realloc_bad_flags(input* in)
@@ -386,7 +402,8 @@ static void op_free(input* in, int byte_api)
     }
     block* b = &m.live[i];
     check_block(b, "free");
-    int want = b->cached ? FB_ERR_BUSY : FB_OK;
+    /* a run is freed whole (fb_free); fb_free_pages of its head as one block is a wrong order */
+    int want = b->cached ? FB_ERR_BUSY : b->run && !byte_api ? FB_ERR_ORDER_MISMATCH : FB_OK;
     EXPECT_STATUS(byte_api ? fb_free(m.arena, b->p) : fb_free_pages(m.arena, b->p, b->order), want);
     if (want == FB_OK)
         forget(i);
@@ -420,7 +437,7 @@ static void op_bulk(input* in)
     if (got > want)
         FAIL("fb_alloc_pages_bulk returned %zu of %zu", got, want);
     for (size_t k = 0; k < got; k++)
-        adopt(pages[k], 0, K_PAGES, PAGE, 0);
+        adopt(pages[k], 0, 0, K_PAGES, PAGE, 0);
     if (got > 0 && (next(in) & 1)) {
         /* give the same pages back at once */
         EXPECT_STATUS(fb_free_pages_bulk(m.arena, (void* const*)pages, got), FB_OK);
@@ -588,6 +605,7 @@ static void setup(uint8_t config)
     m.arena = NULL;
     EXPECT_STATUS(fb_arena_create(&o, &m.arena), FB_OK);
     m.total_pages = 128;
+    m.max_alloc = (m.zones == 2 ? 3 : 4) * largest_block(); /* Normal: 96 pages, or 128 */
     m.count = 0;
     m.next_id = 0;
     m.recent_next = 0;

@@ -61,6 +61,15 @@ public sealed unsafe partial class BuddyArena
         Policy.ReleaseRun(zone, page, (nint)p);
     }
 
+    /// <summary>Free of a span covering a run: the span's size must need exactly the run's length (else OrderMismatch).</summary>
+    private void FreeRunSpan(void* p, nuint bytes)
+    {
+        Zone zone = Locate(p, out int page);
+        int blocks = RunBlocksFor(bytes);
+        using InFlight call = Enter();
+        Policy.ReleaseRun(zone, page, (nint)p, length: blocks);
+    }
+
     /// <summary>UsableSize of a run: its blocks' bytes; throws when <paramref name="page"/> is not a live run.</summary>
     private nuint RunUsableSize(Zone zone, int page, void* p)
     {

@@ -42,11 +42,12 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// Allocates room for <paramref name="count"/> values of <typeparamref name="T"/> (a power-of-two block of
-    /// pages, as <see cref="Alloc"/>) and returns exactly <paramref name="count"/> elements of it.
+    /// pages, or above the largest block a run, as <see cref="Alloc"/>) and returns exactly <paramref name="count"/>
+    /// elements of it.
     /// </summary>
     /// <returns>The span; empty when the policy refuses (see <see cref="LastError"/>).</returns>
     /// <exception cref="FastBuddyException">
-    /// <paramref name="count"/> is zero or negative, or the values do not fit in the largest block (InvalidArgument).
+    /// <paramref name="count"/> is zero or negative, or the values need more than <see cref="MaxAllocBytes"/> (InvalidArgument).
     /// </exception>
     public Span<T> AllocSpan<T>(int count, AllocFlags flags = AllocFlags.Kernel) where T : unmanaged
     {
@@ -59,7 +60,7 @@ public sealed unsafe partial class BuddyArena
     /// contiguous, no padding) in one block.
     /// </summary>
     /// <returns>The grid; empty when the policy refuses (see <see cref="LastError"/>).</returns>
-    /// <exception cref="FastBuddyException">A dimension is zero or negative, or the grid does not fit in the largest block.</exception>
+    /// <exception cref="FastBuddyException">A dimension is zero or negative, or the grid needs more than <see cref="MaxAllocBytes"/>.</exception>
     public Span2D<T> AllocSpan2D<T>(int height, int width, AllocFlags flags = AllocFlags.Kernel) where T : unmanaged
     {
         if (height <= 0 || width <= 0)
@@ -78,7 +79,7 @@ public sealed unsafe partial class BuddyArena
     /// whose <c>Memory</c> is exactly <paramref name="count"/> long; disposing it frees the block. When memory is
     /// short it behaves as <see cref="Rent"/>: the policy runs with <paramref name="flags"/>, then it throws.
     /// </summary>
-    /// <exception cref="FastBuddyException"><paramref name="count"/> is zero or negative, or too large for one block.</exception>
+    /// <exception cref="FastBuddyException"><paramref name="count"/> is zero or negative, or needs more than <see cref="MaxAllocBytes"/>.</exception>
     /// <exception cref="InsufficientMemoryException">The policy refused the allocation.</exception>
     public IMemoryOwner<T> Rent<T>(int count, AllocFlags flags = AllocFlags.Kernel) where T : unmanaged
         => RentBlock<T>(ElementBytes<T>(count, nameof(count)), count, flags);
@@ -87,8 +88,8 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// Frees the block a span from <see cref="AllocSpan{T}"/> (or <see cref="AsSpan(void*)"/>) covers: the span
-    /// must start at the block and its size in bytes must round up to the block's order, so the same checks as
-    /// <see cref="FreePages"/> apply. An empty span from a failed allocation (<c>default</c>) does nothing.
+    /// must start at the block and its size in bytes must round up to the block's order (or, above the largest
+    /// block, to the run's length), so the same checks as <see cref="FreePages"/> apply. An empty span from a failed allocation (<c>default</c>) does nothing.
     /// </summary>
     /// <exception cref="FastBuddyException">
     /// NotOwned, NotABlock (not the block's start), DoubleFree, OrderMismatch (a span of another size class), Busy,
@@ -105,7 +106,13 @@ public sealed unsafe partial class BuddyArena
                     $"An empty span at 0x{(nint)p:x} names no block (only an empty default span is ignored).", nameof(span));
             return;
         }
-        FreePages(p, OrderForBytes((nuint)span.Length * (nuint)sizeof(T)));
+        nuint bytes = (nuint)span.Length * (nuint)sizeof(T);
+        if (bytes > LargestBlockBytes)
+        {
+            FreeRunSpan(p, bytes);
+            return;
+        }
+        FreePages(p, OrderForBytes(bytes));
     }
 
     /// <summary>Frees the block of a grid from <see cref="AllocSpan2D{T}"/>; the same rules as <see cref="Free{T}(Span{T})"/>.</summary>

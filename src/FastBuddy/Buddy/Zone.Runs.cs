@@ -73,16 +73,17 @@ internal sealed unsafe partial class Zone
     }
 
     /// <summary>
-    /// Why freeing <paramref name="page"/> as a run would be wrong, or Ok. A page that no longer heads a run but
-    /// heads a live block again was a run freed before (and reused since): a double free.
+    /// Why freeing <paramref name="page"/> as a run (of <paramref name="blocks"/> blocks; 0: of any length) would be
+    /// wrong, or Ok. A live block that is not a run, or a run of another length, is OrderMismatch (not allocated
+    /// with that size); anything else has the page layer's status (NotABlock inside a block or run, DoubleFree).
     /// </summary>
-    public FastBuddyStatus CheckRun(int page)
+    public FastBuddyStatus CheckRun(int page, int blocks = 0)
     {
         ulong tag = Volatile.Read(ref PageDescriptor.TagOf(ref Desc[page]));
         if (tag == (PageDescriptor.HeadTag(0, TopOrder) | RunFlagBits))
-            return FastBuddyStatus.Ok;
+            return blocks == 0 || blocks == Desc[page].Next ? FastBuddyStatus.Ok : FastBuddyStatus.OrderMismatch;
         FastBuddyStatus status = CheckTag(page, Desc[page].Order, tag);
-        return status == FastBuddyStatus.Ok ? FastBuddyStatus.DoubleFree : status;
+        return status == FastBuddyStatus.Ok ? FastBuddyStatus.OrderMismatch : status;
     }
 
     /// <summary>Returns a checked run to the free areas, each of its blocks on the top free area.</summary>

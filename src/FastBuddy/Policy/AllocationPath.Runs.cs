@@ -34,14 +34,14 @@ internal sealed unsafe partial class AllocationPath
     /// <summary>
     /// Frees the run headed by <paramref name="page"/> (<paramref name="keep"/> = 0), or shortens it in place to
     /// <paramref name="keep"/> blocks (at least 2), its tail back to the free areas; throws (and changes nothing)
-    /// when it is not a live run.
+    /// when it is not a live run (of <paramref name="length"/> blocks, unless 0).
     /// </summary>
-    public void ReleaseRun(Zone zone, int page, nint run, int keep = 0)
+    public void ReleaseRun(Zone zone, int page, nint run, int keep = 0, int length = 0)
     {
         FastBuddyStatus status;
         lock (zone.Lock)
         {
-            status = zone.CheckRun(page);
+            status = zone.CheckRun(page, length);
             if (status == FastBuddyStatus.Ok && keep == 0)
             {
                 zone.FreeRun(page);
