@@ -41,6 +41,22 @@ public sealed unsafe class LargeRunTests
     }
 
     [Fact]
+    public void AllocWithASingleOrder_IsARunOfPages()
+    {
+        using BuddyArena arena = SingleZone(8, maxOrder: 1); // the largest block is one page
+
+        void* p = arena.Alloc(3 * 4096 - 100, Mechanism);
+
+        Assert.True(p != null);
+        Assert.Equal((nuint)(3 * 4096), arena.UsableSize(p));
+        Assert.Equal(5, arena.GetStats().FreePages);
+        ArenaState.AssertRejected(arena, FastBuddyStatus.NotABlock, () => arena.Free((byte*)p + 4096));
+        arena.Free(p);
+        Assert.Equal(8, arena.GetStats().FreePages);
+        arena.Validate();
+    }
+
+    [Fact]
     public void AllocAndFreeOfARun_CountOneAllocationAndOneFree()
     {
         using BuddyArena arena = NewArena();
