@@ -59,6 +59,14 @@ public sealed class ArenaStats
     public AllocationStepCounts Steps { get; init; } = new();
     /// <summary>Per zone, low to high.</summary>
     public IReadOnlyList<ZoneStats> Zones { get; init; } = [];
+    /// <summary>Pages held by slabs (part of the allocated pages: TotalPages - FreePages - PerCpuPages).</summary>
+    public long SlabPages { get; init; }
+    /// <summary>Objects handed out from the slab caches and not freed (the sum over <see cref="SlabClasses"/>).</summary>
+    public long SlabObjects { get; init; }
+    /// <summary>Bytes of those objects at their class sizes (what the slab pages hold for callers).</summary>
+    public long SlabObjectBytes { get; init; }
+    /// <summary>Per size class of the slab caches, smallest first (empty when the arena serves no size from slabs).</summary>
+    public IReadOnlyList<SlabClassStats> SlabClasses { get; init; } = [];
 }
 
 /// <summary>Counts of the step of the seed's allocation path that served (or failed) each allocation.</summary>

@@ -5,40 +5,81 @@ using FastBuddy.Buddy;
 using FastBuddy.Diagnostics;
 using FastBuddy.PerThread;
 using FastBuddy.Policy;
+using FastBuddy.Slab;
 
 namespace FastBuddy;
 
-// The byte API: sizes in bytes, served as blocks of pages.
+// The byte API: sizes in bytes, served as objects from slab caches (small) or as blocks of pages.
 public sealed unsafe partial class BuddyArena
 {
     // ---------------------------------------------------------------- bytes
 
+    /// <summary>The largest request served as an object from a slab cache; larger ones are blocks of pages (0: no slabs).</summary>
+    public int SmallMax => Policy.Slabs?.SmallMax ?? 0;
+
     /// <summary>
-    /// Allocates at least <paramref name="bytes"/> bytes: up to the largest block (2^(MaxOrder-1) pages) as a
-    /// power-of-two block of pages; above it as a run of contiguous largest blocks in one zone
-    /// (ceil(bytes / largest block) of them), up to <see cref="MaxAllocBytes"/>.
+    /// Allocates at least <paramref name="bytes"/> bytes: up to <see cref="SmallMax"/> (32 KiB at the defaults) an
+    /// object from the slab cache of its size class, above that up to the largest block (2^(MaxOrder-1) pages) a
+    /// power-of-two block of pages, and above the largest block a run of ceil(bytes / largest block) contiguous
+    /// largest blocks in one zone, up to <see cref="MaxAllocBytes"/>.
     /// </summary>
     /// <returns>
-    /// The block or run, or null when the policy refuses (<see cref="LastError"/> is
-    /// <see cref="FastBuddyStatus.NoMemory"/>: a valid size that cannot be served now).
+    /// The memory, or null when the policy refuses (<see cref="LastError"/> is <see cref="FastBuddyStatus.NoMemory"/>:
+    /// a valid size that cannot be served now).
     /// </returns>
+    /// <remarks>
+    /// The object fast path is step 1 of the slab allocation path: one thread-static read, the size class, and
+    /// the lowest free object of the current slab's cursor word (plain stores: the thread owns the slab). Objects
+    /// are 16-byte aligned, except in the classes that are odd multiples of 8 (8, 24, ..., 120 bytes), which are
+    /// 8-aligned; blocks are aligned to their size.
+    /// </remarks>
     /// <exception cref="FastBuddyException">
     /// <see cref="FastBuddyStatus.InvalidArgument"/>: zero bytes, or more than <see cref="MaxAllocBytes"/> (a size no
     /// zone of the arena could ever hold).
     /// </exception>
     public void* Alloc(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
-        => bytes > LargestBlockBytes ? AllocRun(bytes, flags) : AllocPages(OrderForBytes(bytes), flags);
+    {
+        Magazine* m = CurrentMagazine.Value;
+        if (bytes - 1 < SizeClasses.MaxSmall && m != null && m->ArenaKey == _key && (flags & ~AllocFlagsExtensions.Fast) == 0)
+        {
+            void* p = Magazine.TryPopObject(m, SizeClasses.Of(bytes));
+            if (p != null)
+                return p;
+        }
+        return AllocChecked(bytes, flags);
+    }
+
+    private void* AllocChecked(nuint bytes, AllocFlags flags)
+    {
+        if (bytes > LargestBlockBytes)
+            return AllocRun(bytes, flags);
+        if (bytes - 1 >= (nuint)SmallMax)
+            return AllocPages(OrderForBytes(bytes), flags);
+        ThrowIfDisposed();
+        if ((flags & ~AllocFlagsExtensions.All) != 0)
+            ThrowHelper.ThrowUnknownFlags(flags);
+        using InFlight call = Enter();
+        byte* p = Policy.Objects!.Allocate(bytes, flags);
+        if (p == null)
+            return null;
+        LastError = FastBuddyStatus.Ok;
+        if ((flags & AllocFlags.Zero) != 0)
+            Platform.ArenaMemory.Zero(p, (nuint)Policy.Slabs!.For(bytes).Size);
+        return p;
+    }
 
     /// <summary>
-    /// Resizes a block from <see cref="Alloc"/>: null allocates, 0 frees and returns null, a smaller size shrinks in
-    /// place, a larger one grows in place when the buddies are free and otherwise moves (copying the contents).
-    /// Sizes above the largest block are runs (see <see cref="Alloc"/>): a run shrinks in place while the new size
-    /// still needs a run; growing into a run, out of one or to a longer one moves.
+    /// Resizes memory from <see cref="Alloc"/>: null allocates, 0 frees and returns null. An object stays in place
+    /// while the size keeps its class and moves otherwise (into another class or a block of pages); a block shrinks
+    /// in place (or moves into an object when the size becomes small), grows in place when its buddies are free,
+    /// and otherwise moves. Sizes above the largest block are runs (see <see cref="Alloc"/>): a run shrinks in place
+    /// while the new size still needs a run; growing into a run, out of one or to a longer one moves. A move copies
+    /// the contents.
     /// </summary>
-    /// <returns>The block (possibly moved), or null on failure, when the old block is left untouched.</returns>
+    /// <returns>The memory (possibly moved), or null on failure, when the old memory is left untouched.</returns>
     /// <exception cref="FastBuddyException">
     /// Unknown flag bits (always, even when nothing needs allocating), a size above <see cref="MaxAllocBytes"/>
-    /// (InvalidArgument), or a pointer that is not a live block or run; the old block is left untouched.
+    /// (InvalidArgument), or a pointer that is not live memory of this arena; the old memory is left untouched.
     /// </exception>
     public void* Realloc(void* p, nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
@@ -54,9 +95,14 @@ public sealed unsafe partial class BuddyArena
         }
         if (bytes > LargestBlockBytes || IsRun(p))
             return ReallocRun(p, bytes, flags);
-        int newOrder = OrderForBytes(bytes);
-        Zone zone = Locate(p, out int page);
         using InFlight call = Enter();
+        Zone zone = LocateAny(p, out int page);
+        if (IsSlabPage(zone, page))
+            return ReallocObject(zone, page, p, bytes, flags);
+        zone = Locate(p, out page);
+        if (bytes <= (nuint)SmallMax)
+            return Move(p, UsableSize(p), bytes, flags);
+        int newOrder = OrderForBytes(bytes);
         int order = ResizeInPlace(zone, page, (nint)p, newOrder, flags, out bool done);
         if (done)
         {
@@ -74,6 +120,41 @@ public sealed unsafe partial class BuddyArena
         Buffer.MemoryCopy(p, moved, (long)1 << (_pageShift + newOrder), (long)1 << (_pageShift + order));
         FreePages(p, order);
         return moved;
+    }
+
+    /// <summary>Realloc of an object: in place while the class stays, else a move.</summary>
+    private void* ReallocObject(Zone zone, int page, void* p, nuint bytes, AllocFlags flags)
+    {
+        nuint size = ObjectSize(zone, page, p);
+        if (bytes <= (nuint)SmallMax && Policy.Slabs!.For(bytes).Size == (int)size)
+        {
+            LastError = FastBuddyStatus.Ok;
+            return p;
+        }
+        return Move(p, size, bytes, flags);
+    }
+
+    /// <summary>A new allocation of <paramref name="bytes"/>, the old contents copied (as much as fits), the old memory freed.</summary>
+    private void* Move(void* p, nuint oldBytes, nuint bytes, AllocFlags flags)
+    {
+        void* moved = Alloc(bytes, flags);
+        if (moved == null)
+            return null;
+        nuint keep = Math.Min(oldBytes, bytes);
+        Buffer.MemoryCopy(p, moved, (long)keep, (long)keep);
+        if ((flags & AllocFlags.Zero) != 0 && bytes > oldBytes)
+            Platform.ArenaMemory.Zero((byte*)moved + oldBytes, UsableSize(moved) - oldBytes);
+        Free(p);
+        return moved;
+    }
+
+    /// <summary>The class size of the live object at <paramref name="p"/>; throws when it is not one.</summary>
+    private nuint ObjectSize(Zone zone, int page, void* p)
+    {
+        SlabHeader* s = Policy.ObjectFrees!.Find(zone, page, (nint)p, out int index);
+        if (!SlabFreePath.InUse(s, index))
+            ThrowHelper.ThrowFreeRejected(index < 0 ? FastBuddyStatus.NotABlock : FastBuddyStatus.DoubleFree, (nint)p, 0);
+        return s->Size;
     }
 
     /// <summary>
@@ -97,19 +178,25 @@ public sealed unsafe partial class BuddyArena
         return order;
     }
 
-    /// <summary>Frees a block of any order, or a run; <c>Free(null)</c> does nothing.</summary>
+    /// <summary>Frees an object, a block of any order or a run; <c>Free(null)</c> does nothing.</summary>
     /// <exception cref="FastBuddyException">
-    /// Not a live block or run of this arena (NotABlock for a pointer inside a run, DoubleFree for a run freed
-    /// before), or a cached page.
+    /// Not live memory of this arena: NotOwned, NotABlock (interior or misaligned, or inside a run), DoubleFree, or
+    /// Busy (a cached page); the arena is unchanged.
     /// </exception>
     public void Free(void* p)
     {
         Magazine* m = CurrentMagazine.Value;
         if (m != null && m->ArenaKey == _key)
         {
-            nuint page = BitOperations.RotateRight((nuint)p - (nuint)m->Base, m->PageShift);
-            if (page < m->Pages && Magazine.TryPark(m, p, m->Desc[page].Order))
-                return;
+            nuint page = ((nuint)p - (nuint)m->Base) >> m->PageShift;
+            if (page < m->Pages)
+            {
+                ref PageDescriptor d = ref m->Desc[page];
+                if ((PageDescriptor.TagOf(ref d) & PageDescriptor.SlabBit) != 0
+                    ? Magazine.TryFreeObject(m, d.Next, p)
+                    : Magazine.TryPark(m, p, d.Order))
+                    return;
+            }
         }
         FreeChecked(p);
     }
@@ -119,7 +206,14 @@ public sealed unsafe partial class BuddyArena
         ThrowIfDisposed();
         if (p == null)
             return;
-        Zone zone = Locate(p, out int page);
+        Zone zone = LocateAny(p, out int page);
+        if (IsSlabPage(zone, page))
+        {
+            using InFlight call = Enter();
+            Policy.ObjectFrees!.Free(zone, page, (nint)p);
+            return;
+        }
+        zone = Locate(p, out page);
         if (zone.IsRunHead(page))
         {
             FreeRun(zone, page, p);
@@ -128,14 +222,20 @@ public sealed unsafe partial class BuddyArena
         Policy.FreePath.Free(zone, page, zone.Desc[page].Order, (nint)p);
     }
 
-    /// <summary>Bytes usable at <paramref name="p"/>: the block's (or the run's) full size. 0 for null.</summary>
-    /// <exception cref="FastBuddyException">Not a live block or run of this arena.</exception>
+    /// <summary>Bytes usable at <paramref name="p"/>: an object's class size, or a block's (or run's) full size. 0 for null.</summary>
+    /// <exception cref="FastBuddyException">Not live memory of this arena.</exception>
     public nuint UsableSize(void* p)
     {
         ThrowIfDisposed();
         if (p == null)
             return 0;
-        Zone zone = Locate(p, out int page);
+        Zone zone = LocateAny(p, out int page);
+        if (IsSlabPage(zone, page))
+        {
+            using InFlight call = Enter();
+            return ObjectSize(zone, page, p);
+        }
+        zone = Locate(p, out page);
         if (zone.IsRunHead(page))
             return RunUsableSize(zone, page, p);
         int order;

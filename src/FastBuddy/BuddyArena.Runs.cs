@@ -87,8 +87,8 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// Realloc into a run, out of one, or from run to run: a run shrinks in place while the new size still needs
-    /// a run; any other change moves (allocate, copy the smaller of the two sizes, free), the old allocation left
-    /// untouched on failure.
+    /// a run; any other change moves (<see cref="Move"/>: allocate, copy, free), the old allocation left untouched on
+    /// failure.
     /// </summary>
     private void* ReallocRun(void* p, nuint bytes, AllocFlags flags)
     {
@@ -108,12 +108,6 @@ public sealed unsafe partial class BuddyArena
                 return p;
             }
         }
-        void* moved = Alloc(bytes, flags);
-        if (moved == null)
-            return null;
-        nuint kept = Math.Min(old, UsableSize(moved));
-        Buffer.MemoryCopy(p, moved, kept, kept);
-        Free(p);
-        return moved;
+        return Move(p, old, bytes, flags);
     }
 }

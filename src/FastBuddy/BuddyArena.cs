@@ -120,6 +120,7 @@ public sealed unsafe partial class BuddyArena : IDisposable
     internal AllocationPath Policy { get; }
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
     internal ReadOnlySpan<Zone> Zones => _zones;
+    internal Zone[] DefaultZonelist => _zonelists[^1];
     internal int PageShift => _pageShift;
 
     /// <summary>
@@ -167,6 +168,7 @@ public sealed unsafe partial class BuddyArena : IDisposable
             lock (zone.Lock)
                 zone.Dispose();
         }
+        Policy.Slabs?.Dispose();
         GC.SuppressFinalize(this);
     }
 
@@ -183,6 +185,12 @@ public sealed unsafe partial class BuddyArena : IDisposable
             {
                 t_inFlightArena = arena;
                 t_inFlightDepth++;
+            }
+            // After the (fencing) increment: either Dispose sees this call in flight and waits, or we see it started.
+            if (Volatile.Read(ref arena._disposed) != 0)
+            {
+                Dispose();
+                ThrowHelper.ThrowDisposed();
             }
         }
 
@@ -229,15 +237,25 @@ public sealed unsafe partial class BuddyArena : IDisposable
     /// <summary>Pointer → (zone, page); throws NotOwned or NotABlock (misaligned).</summary>
     internal Zone Locate(void* p, out int page)
     {
+        Zone zone = LocateAny(p, out page);
+        if ((((nint)p - zone.Base) & (PageSize - 1)) != 0)
+            ThrowHelper.ThrowFreeRejected(FastBuddyStatus.NotABlock, (nint)p, 0);
+        return zone;
+    }
+
+    /// <summary>Pointer → (zone, page it lies in); throws NotOwned.</summary>
+    internal Zone LocateAny(void* p, out int page)
+    {
         Zone? zone = FindZone((nint)p);
         if (zone is null)
             ThrowHelper.ThrowFreeRejected(FastBuddyStatus.NotOwned, (nint)p, 0);
-        nint offset = (nint)p - zone.Base;
-        if ((offset & (PageSize - 1)) != 0)
-            ThrowHelper.ThrowFreeRejected(FastBuddyStatus.NotABlock, (nint)p, 0);
-        page = (int)(offset >> _pageShift);
+        page = (int)(((nint)p - zone.Base) >> _pageShift);
         return zone;
     }
+
+    /// <summary>True when <paramref name="page"/> of <paramref name="zone"/> belongs to a slab.</summary>
+    internal static bool IsSlabPage(Zone zone, int page)
+        => (Volatile.Read(ref PageDescriptor.TagOf(ref zone.Desc[page])) & PageDescriptor.SlabBit) != 0;
 
     /// <summary>The order of the live block headed by <paramref name="page"/>; throws when it is not one. Zone lock held.</summary>
     internal static int CheckedBlockOrder(Zone zone, int page, nint p)

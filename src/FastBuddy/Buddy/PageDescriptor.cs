@@ -47,6 +47,9 @@ internal struct PageDescriptor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ref ulong TagOf(ref PageDescriptor d) => ref Unsafe.As<int, ulong>(ref d.Owner);
 
+    /// <summary>The tag bit of <see cref="PageFlags.Slab"/>.</summary>
+    public const ulong SlabBit = (ulong)PageFlags.Slab << FlagsShift;
+
     /// <summary>The owner slot of a tag.</summary>
     public static int OwnerOf(ulong tag) => (int)(uint)tag;
 
@@ -85,6 +88,11 @@ internal enum PageFlags : ushort
     Parked = 1 << 11,
     /// <summary>Seen earlier in the same bulk free (duplicate detection; never set outside that call).</summary>
     BulkMark = 1 << 12,
+    /// <summary>
+    /// A page of a slab (every page of it; the head is also an allocated head of the slab's order):
+    /// <see cref="PageDescriptor.Next"/> holds the slab's id. Never freed as a block: its objects are freed one by one.
+    /// </summary>
+    Slab = 1 << 13,
     /// <summary>
     /// Head of a run: an allocated head of order MaxOrder-1 followed by more blocks of that order, handed out as
     /// one allocation; <see cref="PageDescriptor.Next"/> (unused while allocated) holds the run's length in blocks.

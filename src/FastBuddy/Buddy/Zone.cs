@@ -271,6 +271,8 @@ internal sealed unsafe partial class Zone : IDisposable
     public FastBuddyStatus CheckTag(int page, int order, ulong tag)
     {
         var flags = (PageFlags)(ushort)(tag >> PageDescriptor.FlagsShift);
+        if ((flags & PageFlags.Slab) != 0)
+            return FastBuddyStatus.NotABlock; // a slab's pages are freed object by object, never as a block
         if ((flags & PageFlags.AllocatedHead) != 0)
         {
             if ((flags & (PageFlags.Parked | PageFlags.BulkMark)) != 0)

@@ -19,13 +19,15 @@ internal static unsafe class ArenaValidator
 {
     public static void Validate(BuddyArena arena)
     {
-        // Magazines change without locks: return their blocks to the buddy system so that every count is exact.
+        // Magazines change without locks: return their blocks to the buddy system and their slabs to the pools, so that every count is exact.
         arena.Policy.Magazines.DrainAll();
         foreach (Zone zone in arena.Zones)
         {
             lock (zone.Lock)
                 ValidateZone(zone);
         }
+        if (arena.Policy.Slabs is { } slabs)
+            SlabValidator.Validate(slabs, arena.Zones);
     }
 
     private static void ValidateZone(Zone z)

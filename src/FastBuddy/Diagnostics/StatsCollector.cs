@@ -70,8 +70,20 @@ internal static class StatsCollector
         long allocations = 0;
         for (int s = 0; s < (int)AllocationStep.Failed; s++)
             allocations += steps[s];
+        List<SlabClassStats> slabClasses = policy.Slabs?.Stats() ?? [];
+        long slabPages = 0, slabObjects = 0, slabBytes = 0;
+        foreach (SlabClassStats c in slabClasses)
+        {
+            slabPages += c.Slabs * c.PagesPerSlab;
+            slabObjects += c.ObjectsInUse;
+            slabBytes += c.ObjectsInUse * c.ObjectSize;
+        }
         return new ArenaStats
         {
+            SlabClasses = slabClasses,
+            SlabPages = slabPages,
+            SlabObjects = slabObjects,
+            SlabObjectBytes = slabBytes,
             TotalPages = total,
             FreePages = free,
             PerCpuPages = parked,

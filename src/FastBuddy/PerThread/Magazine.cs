@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastBuddy.Buddy;
+using FastBuddy.Slab;
 
 namespace FastBuddy.PerThread;
 
@@ -15,7 +16,9 @@ namespace FastBuddy.PerThread;
 /// <para>
 /// The first cache line is everything the fast paths read for the arena's fast zone (the highest zone, the first
 /// of the default zonelist): the arena key, the in-use and drain words, the owner tag, that zone's base,
-/// descriptors, gate and size, and the freed counter. The lists follow, the fast zone's first, one
+/// descriptors, gate and size, and the freed counter. The second holds the arena's slab table. Then comes the
+/// object part: the thread's current slab per size class (the object fast paths read one entry) and the head of
+/// its list of other owned slabs per class. The page lists follow, the fast zone's first, one
 /// <see cref="MagazineList"/> per order; then one <see cref="MagazineTally"/> per zone; then the slots (page
 /// indices), each list owning a contiguous run of them.
 /// </para>
@@ -31,9 +34,12 @@ namespace FastBuddy.PerThread;
 internal unsafe struct Magazine
 {
     /// <summary>Bumped whenever a field below moves; C hosts compiled against another layout are refused.</summary>
-    public const int LayoutVersion = 1;
+    public const int LayoutVersion = 2;
 
-    public const int HeaderBytes = 64;
+    public const int HeaderBytes = 128;
+
+    /// <summary>The object part: a current slab pointer and an owned-list head per size class.</summary>
+    public const int ObjectBytes = SizeClasses.Count * (8 + 4);
 
     /// <summary>Identifies the arena (its C handle, or a key of its own for C#-only arenas); 0 once it is gone.</summary>
     [FieldOffset(0)] public ulong ArenaKey;
@@ -54,10 +60,22 @@ internal unsafe struct Magazine
     [FieldOffset(55)] public byte Orders;
     /// <summary>Blocks the fast zone's frees parked here.</summary>
     [FieldOffset(56)] public long Freed;
+    /// <summary>The arena's slab headers (slab id i at <c>Slabs + i</c>); null when the arena has no slab layer.</summary>
+    [FieldOffset(64)] public SlabHeader* Slabs;
+
+    /// <summary>The thread's current slab of each size class (null: none; the object fast paths miss).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static SlabHeader** Current(Magazine* m) => (SlabHeader**)((byte*)m + HeaderBytes);
+
+    /// <summary>The head (slab id, 0: empty) of the thread's list of other owned slabs of each class.</summary>
+    public static int* Owned(Magazine* m) => (int*)((byte*)m + HeaderBytes + SizeClasses.Count * 8);
+
+    /// <summary>The owner's magazine slot: the owner of its slabs and of the blocks it may free without an atomic.</summary>
+    public static int Slot(Magazine* m) => PageDescriptor.OwnerOf(m->HeadTag);
 
     /// <summary>The fast zone's list of <paramref name="order"/> (the first lists after the header).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static MagazineList* FastList(Magazine* m, int order) => (MagazineList*)((byte*)m + HeaderBytes) + order;
+    public static MagazineList* FastList(Magazine* m, int order) => (MagazineList*)((byte*)m + HeaderBytes + ObjectBytes) + order;
 
     /// <summary>The list of zone slot <paramref name="zi"/> (0 = fast zone) and <paramref name="order"/>.</summary>
     public static MagazineList* List(Magazine* m, int zi, int order) => FastList(m, zi * m->Orders + order);
@@ -122,6 +140,62 @@ internal unsafe struct Magazine
         }
         Volatile.Write(ref m->InUse, 0);
         return parked;
+    }
+
+    /// <summary>
+    /// The object fast path's pop: the lowest free object of the current slab's cursor word for class
+    /// <paramref name="cls"/>, or null (no current slab, that word empty, or a drain asked for). Plain stores only:
+    /// the thread owns the slab.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void* TryPopObject(Magazine* m, int cls)
+    {
+        Volatile.Write(ref m->InUse, 1);
+        void* p = null;
+        SlabHeader* s = Current(m)[cls];
+        if (Volatile.Read(ref m->DrainRequested) == 0 && s != null)
+        {
+            int w = s->Cursor;
+            ulong bits = s->Free[w];
+            if (bits != 0)
+            {
+                s->Free[w] = bits & (bits - 1);
+                s->Used++;
+                m->LastError = 0;
+                p = s->Base + (nuint)((w << 6) + BitOperations.TrailingZeroCount(bits)) * s->Size;
+            }
+        }
+        Volatile.Write(ref m->InUse, 0);
+        return p;
+    }
+
+    /// <summary>
+    /// The object fast path's free: when <paramref name="p"/> is an object in use of slab <paramref name="id"/>
+    /// and this thread owns the slab, frees it with plain stores (unless that empties a slab other than the
+    /// current one, which the checked path gives back). False changes nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryFreeObject(Magazine* m, int id, void* p)
+    {
+        Volatile.Write(ref m->InUse, 1);
+        bool freed = false;
+        SlabHeader* s = m->Slabs + id;
+        if (Volatile.Read(ref m->DrainRequested) == 0 && s->Owner == (int)(uint)m->HeadTag)
+        {
+            int index = SlabHeader.IndexOf(s, (nuint)p - (nuint)s->Base);
+            int w = index >> 6;
+            ulong bit = 1UL << index;
+            if (index >= 0 && ((s->Free[w] | s->Remote[w]) & bit) == 0 && (s->Used > 1 || s == Current(m)[s->Class]))
+            {
+                s->Free[w] |= bit;
+                s->Used--;
+                if (w < s->Cursor)
+                    s->Cursor = w;
+                freed = true;
+            }
+        }
+        Volatile.Write(ref m->InUse, 0);
+        return freed;
     }
 }
 

@@ -79,6 +79,9 @@ internal sealed unsafe class ThreadMagazines
         _bytes = SlotsStart + slots * sizeof(uint);
     }
 
+    /// <summary>The slabs threads own (null until the arena's slab layer is attached, and when it has none).</summary>
+    public OwnedSlabs? Slabs { get; set; }
+
     /// <summary>Identifies this arena in its magazines; C hosts' arenas use their handle (see <see cref="UseKey"/>).</summary>
     public ulong Key { get; private set; }
 
@@ -87,7 +90,7 @@ internal sealed unsafe class ThreadMagazines
 
     public bool Enabled => Orders > 0;
 
-    private int SlotsStart => Magazine.HeaderBytes + _zones.Length * _orders * sizeof(MagazineList) + _zones.Length * sizeof(MagazineTally);
+    private int SlotsStart => Magazine.HeaderBytes + Magazine.ObjectBytes + _zones.Length * _orders * sizeof(MagazineList) + _zones.Length * sizeof(MagazineTally);
 
     /// <summary>Zone slot zi of a magazine: the fast zone (the highest) first.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -115,7 +118,7 @@ internal sealed unsafe class ThreadMagazines
     }
 
     private MagazineTally* Tally(Magazine* m, int zi)
-        => (MagazineTally*)((byte*)m + Magazine.HeaderBytes + _zones.Length * _orders * sizeof(MagazineList)) + zi;
+        => (MagazineTally*)((byte*)m + Magazine.HeaderBytes + Magazine.ObjectBytes + _zones.Length * _orders * sizeof(MagazineList)) + zi;
 
     private ref long FreedCounter(Magazine* m, int zi) => ref zi == 0 ? ref m->Freed : ref Tally(m, zi)->Freed;
 
@@ -187,6 +190,7 @@ internal sealed unsafe class ThreadMagazines
         m->Pages = (uint)fast.Pages;
         m->PageShift = (byte)fast.PageShift;
         m->Orders = (byte)_orders;
+        m->Slabs = Slabs is { } slabs ? slabs.Caches.Table.Base : null;
         uint offset = (uint)(SlotsStart / sizeof(uint));
         for (int i = 0; i < _cap.Length; i++)
         {
@@ -509,7 +513,7 @@ internal sealed unsafe class ThreadMagazines
 
     private long Empty(Magazine* m)
     {
-        long pages = 0;
+        long pages = Slabs?.ReleaseAll(m) ?? 0;
         for (int zi = 0; zi < _zones.Length; zi++)
         {
             for (int order = 0; order < Orders; order++)
@@ -527,7 +531,7 @@ internal sealed unsafe class ThreadMagazines
             foreach (MagazineHandle h in drained)
             {
                 // Arena first: a handle still ours (registry lock held) cannot have been swept, so Ptr is valid.
-                if (h.Arena != this || !h.OwnerGone || Parked(h.Ptr) != 0)
+                if (h.Arena != this || !h.OwnerGone || Parked(h.Ptr) != 0 || Slabs?.Count(h.Ptr) > 0)
                     continue;
                 for (int zi = 0; zi < _zones.Length; zi++)
                     _onRetire(ZoneOf(zi).Index, Served(h.Ptr, zi), FreedCounter(h.Ptr, zi));
@@ -570,6 +574,7 @@ internal sealed unsafe class ThreadMagazines
             foreach (MagazineHandle h in all)
             {
                 WaitOutside(h.Ptr, long.MaxValue);
+                OwnedSlabs.Forget(h.Ptr);
                 Volatile.Write(ref h.Arena, null);
                 Volatile.Write(ref h.Ptr->DrainRequested, 0);
             }

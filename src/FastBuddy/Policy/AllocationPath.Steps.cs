@@ -211,12 +211,16 @@ internal sealed unsafe partial class AllocationPath
         return null;
     }
 
-    /// <summary>Drains every thread's magazines once per call; true when that freed anything.</summary>
+    /// <summary>
+    /// Drains every thread's magazines (parked blocks and owned slabs) and reaps the slab caches' empty slabs, once
+    /// per call (2.4's <c>kmem_cache_reap</c> before any page is evicted); true when that freed anything.
+    /// </summary>
     private bool DrainOnce(ref Call call)
     {
-        if (call.Drained || !_magazines.Enabled)
+        if (call.Drained)
             return false;
         call.Drained = true;
-        return _magazines.DrainAll() > 0;
+        long pages = _magazines.Enabled ? _magazines.DrainAll() : 0;
+        return pages + (Slabs?.ReapSpares() ?? 0) > 0;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
 using FastBuddy.PerThread;
+using FastBuddy.Slab;
 
 namespace FastBuddy.Policy;
 
@@ -58,6 +59,18 @@ internal sealed unsafe partial class AllocationPath
         _reclaim = new Reclaim(arena, zones, cache, Pressure, Frees);
         Daemon = new Kswapd(arena, zones, _reclaim, Pressure, _magazines, options.BackgroundReclaim);
         FreePath = new FreePath(zones, _accounts, _magazines, Frees);
+        var pages = new SlabPages(this, arena);
+        var slabs = new SlabCaches(zones, arena.PageShift, arena.MaxOrder, pages);
+        if (slabs.SmallMax > 0)
+        {
+            Slabs = slabs;
+            var owned = new OwnedSlabs(slabs);
+            _magazines.Slabs = owned;
+            Objects = new SlabAllocationPath(slabs, _magazines, owned, pages);
+            ObjectFrees = new SlabFreePath(slabs, _magazines, owned);
+        }
+        else
+            slabs.Dispose();
         TimeSpan wait = arena.Options.AllocWaitTimeout;
         _waitTicks = wait == Timeout.InfiniteTimeSpan ? long.MaxValue : (long)(wait.TotalSeconds * Stopwatch.Frequency);
     }
@@ -68,6 +81,12 @@ internal sealed unsafe partial class AllocationPath
     public Reclaim Reclaimer => _reclaim;
     public ThreadMagazines Magazines => _magazines;
     public FreePath FreePath { get; }
+
+    /// <summary>The slab layer (null when no size class fits this arena's pages and orders).</summary>
+    public SlabCaches? Slabs { get; }
+
+    public SlabAllocationPath? Objects { get; }
+    public SlabFreePath? ObjectFrees { get; }
     public long Failures => Volatile.Read(ref _failures);
     public long FailuresOf(int order) => Volatile.Read(ref _failuresByOrder[order]);
 

@@ -43,6 +43,12 @@ internal sealed unsafe class FreePath
             ThrowHelper.ThrowFreeRejected(status, block, order);
         if (open && TryParkClaimed(zone, page, order))
             return;
+        GiveBack(zone, page, order);
+    }
+
+    /// <summary>A block the caller holds (claimed, or a slab's) back to the buddy system: counted, waiters woken.</summary>
+    public void GiveBack(Zone zone, int page, int order)
+    {
         lock (zone.Lock)
         {
             zone.FreeBlock(page, order);

@@ -131,9 +131,17 @@ internal sealed class Kswapd
         return progress;
     }
 
-    /// <summary>Parked blocks go back before any host page is evicted for a free shortage.</summary>
+    /// <summary>
+    /// Parked blocks and the threads' slabs go back, and the slab caches' empty slabs are reaped, before any host
+    /// page is evicted for a free shortage (2.4's <c>kmem_cache_reap</c> in <c>do_try_to_free_pages</c>).
+    /// </summary>
     private long DrainForShortage()
-        => _pressure.FreeShortage() > 0 && HasParked() ? _magazines.DrainAll() : 0;
+    {
+        if (_pressure.FreeShortage() <= 0)
+            return 0;
+        long pages = HasParked() || _magazines.Slabs is not null ? _magazines.DrainAll() : 0;
+        return pages + (_magazines.Slabs?.Caches.ReapSpares() ?? 0);
+    }
 
     private bool HasParked()
     {

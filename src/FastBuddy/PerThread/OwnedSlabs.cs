@@ -1,0 +1,101 @@
+using FastBuddy.Slab;
+
+namespace FastBuddy.PerThread;
+
+/// <summary>
+/// The slabs a thread owns, per size class: its current slab (where the object fast paths allocate) and a list of
+/// other slabs it adopted (with free objects), in the object part of its magazine.
+/// </summary>
+/// <remarks>
+/// Like the page lists, only the owner touches them, inside its window, or another thread after the magazine's
+/// handshake (a drain, the arena's dispose). The list is linked through the slab headers, out of band.
+/// </remarks>
+internal sealed unsafe class OwnedSlabs
+{
+    private readonly SlabCaches _caches;
+
+    public OwnedSlabs(SlabCaches caches) => _caches = caches;
+
+    public SlabCaches Caches => _caches;
+
+    /// <summary>Puts an adopted slab on the thread's list for its class.</summary>
+    public void Link(Magazine* m, SlabHeader* s)
+    {
+        int* head = Magazine.Owned(m) + s->Class;
+        s->Prev = 0;
+        s->Next = *head;
+        if (*head != 0)
+            _caches.Header(*head)->Prev = s->Id;
+        *head = s->Id;
+    }
+
+    /// <summary>Takes a slab off the thread's list (not the current one).</summary>
+    public void Unlink(Magazine* m, SlabHeader* s)
+    {
+        if (s->Prev != 0)
+            _caches.Header(s->Prev)->Next = s->Next;
+        else
+            Magazine.Owned(m)[s->Class] = s->Next;
+        if (s->Next != 0)
+            _caches.Header(s->Next)->Prev = s->Prev;
+        s->Next = s->Prev = 0;
+    }
+
+    /// <summary>The next owned slab of <paramref name="cls"/>, off the list; null when there is none.</summary>
+    public SlabHeader* TakeNext(Magazine* m, int cls)
+    {
+        int id = Magazine.Owned(m)[cls];
+        if (id == 0)
+            return null;
+        SlabHeader* s = _caches.Header(id);
+        Unlink(m, s);
+        return s;
+    }
+
+    /// <summary>
+    /// Drain: lets every slab of the magazine go (current and listed) to its class's pool, where empty ones become
+    /// spares or go back to the buddy system. Returns the pages that went back.
+    /// </summary>
+    public long ReleaseAll(Magazine* m)
+    {
+        long released = 0;
+        SlabHeader** current = Magazine.Current(m);
+        for (int cls = 0; cls < SizeClasses.Count; cls++)
+        {
+            SlabHeader* s = current[cls];
+            if (s != null)
+            {
+                current[cls] = null;
+                released += _caches.Of(s).Release(s);
+            }
+            while ((s = TakeNext(m, cls)) != null)
+                released += _caches.Of(s).Release(s);
+        }
+        return released;
+    }
+
+    /// <summary>Slabs the magazine owns (current and listed); racy unless the owner is shut out.</summary>
+    public int Count(Magazine* m)
+    {
+        int n = 0;
+        for (int cls = 0; cls < SizeClasses.Count; cls++)
+        {
+            if (Magazine.Current(m)[cls] != null)
+                n++;
+            for (int id = Magazine.Owned(m)[cls]; id != 0; id = _caches.Header(id)->Next)
+                n++;
+        }
+        return n;
+    }
+
+    /// <summary>The arena's end: the magazine forgets its slabs (their memory goes with the arena).</summary>
+    public static void Forget(Magazine* m)
+    {
+        for (int cls = 0; cls < SizeClasses.Count; cls++)
+        {
+            Magazine.Current(m)[cls] = null;
+            Magazine.Owned(m)[cls] = 0;
+        }
+        m->Slabs = null;
+    }
+}

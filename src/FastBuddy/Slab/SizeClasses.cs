@@ -1,0 +1,43 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace FastBuddy.Slab;
+
+/// <summary>
+/// The object size classes: 8 to 64 bytes in steps of 8, then eight classes per doubling (72, 80, ..., 128, 144,
+/// ..., 256, 288, ...) up to <see cref="MaxSmall"/>. Above 64 bytes a request loses at most one step, under
+/// 1/8 of its class, to rounding; every class size is a multiple of 8, and of 16 from 128 bytes up.
+/// </summary>
+/// <remarks>
+/// The formula is shared with C: fastbuddy.h computes the same class inline (<c>fb__size_class</c>), and the
+/// layout test checks both agree for every size. An object is aligned to the largest power of two dividing its
+/// class size, up to 16 (the odd multiples of 8 are 8-aligned: no C type of that size needs more).
+/// </remarks>
+internal static class SizeClasses
+{
+    /// <summary>The largest size a class can have (arenas with small pages or few orders stop earlier).</summary>
+    public const int MaxSmall = 32 * 1024;
+
+    /// <summary>Classes up to <see cref="MaxSmall"/>: eight of 8-byte steps, then eight per doubling from 64 to 32 KiB.</summary>
+    public const int Count = 8 + 8 * 9;
+
+    /// <summary>The class of <paramref name="bytes"/> (1 to <see cref="MaxSmall"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Of(nuint bytes)
+    {
+        nuint s = bytes - 1;
+        if (s < 64)
+            return (int)(s >> 3);
+        int b = BitOperations.Log2(s); // 6 .. 14
+        return 8 + ((b - 6) << 3) + (int)((s >> (b - 3)) & 7);
+    }
+
+    /// <summary>The size of class <paramref name="cls"/>.</summary>
+    public static int SizeOf(int cls)
+    {
+        if (cls < 8)
+            return (cls + 1) << 3;
+        int b = 6 + ((cls - 8) >> 3);
+        return (1 << b) + (((cls - 8) & 7) + 1 << (b - 3));
+    }
+}

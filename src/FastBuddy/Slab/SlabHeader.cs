@@ -1,0 +1,83 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace FastBuddy.Slab;
+
+/// <summary>
+/// One slab's out-of-band metadata: where its objects are, who owns it, and two bitmaps of its objects, one the
+/// owner's (free objects) and one for frees from other threads. Never inside the slab's own pages, so a write
+/// after free or an overflow cannot corrupt the allocator. The layout is shared with C (<c>fb__slab</c> in
+/// fastbuddy.h), whose inline path runs the owner's pop and free on the same bytes.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The first line is everything the owner's fast paths touch: base, size, the division constant, owner, count of
+/// objects in use, cursor, and (on the second line) the owner bitmap <see cref="Free"/> (1 = free). The third
+/// line, <see cref="Remote"/>, is written only with interlocked operations by threads that free an object of a
+/// slab they do not own; the owner folds it into <see cref="Free"/> when it runs short (<see cref="RemotePending"/>
+/// says there is something to fold), and so does whoever holds the class lock of a slab that has no owner.
+/// </para>
+/// <para>
+/// <see cref="Used"/> counts the objects not free in the owner's view, so frees from other threads not yet folded
+/// in still count as used: a slab is empty only when every object is back in <see cref="Free"/>.
+/// </para>
+/// </remarks>
+[StructLayout(LayoutKind.Explicit, Size = Bytes)]
+internal unsafe struct SlabHeader
+{
+    public const int Bytes = 192;
+
+    /// <summary>Objects a slab holds at most: 8 bitmap words.</summary>
+    public const int MaxObjects = 512;
+
+    /// <summary>Bits of the fixed-point reciprocal in <see cref="Recip"/>.</summary>
+    public const int RecipShift = 40;
+
+    [FieldOffset(0)] public byte* Base;
+    [FieldOffset(8)] public uint Size;
+    [FieldOffset(12)] public ushort Objects;
+    [FieldOffset(14)] public byte Words;
+    [FieldOffset(15)] public SlabState State;
+    /// <summary>ceil(2^40 / Size): an offset's object index is <c>(offset * Recip) &gt;&gt; 40</c>, exact for every offset in a slab.</summary>
+    [FieldOffset(16)] public ulong Recip;
+    /// <summary>The owner's magazine slot (0: no owner; frees take the class lock).</summary>
+    [FieldOffset(24)] public int Owner;
+    [FieldOffset(28)] public int Used;
+    /// <summary>No word of <see cref="Free"/> below this one has a bit set.</summary>
+    [FieldOffset(32)] public int Cursor;
+    [FieldOffset(36)] public int RemotePending;
+    /// <summary>Links (slab ids) of the owner's list or of the class's pool.</summary>
+    [FieldOffset(40)] public int Next;
+    [FieldOffset(44)] public int Prev;
+    [FieldOffset(48)] public ushort Class;
+    [FieldOffset(50)] public byte Order;
+    [FieldOffset(51)] public byte Zone;
+    /// <summary>The slab's first page in its zone.</summary>
+    [FieldOffset(52)] public int Page;
+    [FieldOffset(56)] public int Id;
+    [FieldOffset(64)] public fixed ulong Free[8];
+    [FieldOffset(128)] public fixed ulong Remote[8];
+
+    /// <summary>The index of the object at byte <paramref name="offset"/> of the slab; -1 when no object starts there.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IndexOf(SlabHeader* s, nuint offset)
+    {
+        nuint index = (nuint)(((ulong)offset * s->Recip) >> RecipShift);
+        return index < s->Objects && index * s->Size == offset ? (int)index : -1;
+    }
+}
+
+/// <summary>Where a slab is: with one thread, in no list, in its class's pool, or spare (empty).</summary>
+internal enum SlabState : byte
+{
+    /// <summary>The header is not in use.</summary>
+    None = 0,
+    /// <summary>A thread's current slab or on its list for the class; only it allocates from the slab.</summary>
+    Owned = 1,
+    /// <summary>No owner and in no list: it was full when its owner let it go; the first free adopts or pools it.</summary>
+    Floating = 2,
+    /// <summary>In the class's pool of slabs with free objects, for any thread to adopt.</summary>
+    Pooled = 3,
+    /// <summary>Empty, kept in the class's pool a while before its pages go back (hysteresis).</summary>
+    Spare = 4,
+}
