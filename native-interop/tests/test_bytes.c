@@ -334,7 +334,7 @@ FB_TEST(realloc_into_a_run_across_runs_and_back_keeps_the_data)
     CHECK_EQ(fb_usable_size(a, p), 8 * MIB);
     CHECK(fbt_check_fill(p, 3 * MIB, 22));
     fbt_fill(p, 8 * MIB, 23);
-    p = (char*)fb_realloc(a, p, 20 * MIB, FB_KERNEL); /* a longer run: moves */
+    p = (char*)fb_realloc(a, p, 20 * MIB, FB_KERNEL); /* a longer run: in place if the blocks after it are free, else moved */
     REQUIRE(p != NULL);
     CHECK_EQ(fb_usable_size(a, p), 20 * MIB);
     CHECK(fbt_check_fill(p, 8 * MIB, 23));

@@ -58,7 +58,7 @@ public sealed unsafe partial class BuddyArena
     private void FreeRun(Zone zone, int page, void* p)
     {
         using InFlight call = Enter();
-        Policy.ReleaseRun(zone, page, (nint)p);
+        Policy.FreeRun(zone, page, (nint)p);
     }
 
     /// <summary>Free of a span covering a run: the span's size must need exactly the run's length (else OrderMismatch).</summary>
@@ -67,7 +67,7 @@ public sealed unsafe partial class BuddyArena
         Zone zone = Locate(p, out int page);
         int blocks = RunBlocksFor(bytes);
         using InFlight call = Enter();
-        Policy.ReleaseRun(zone, page, (nint)p, length: blocks);
+        Policy.FreeRun(zone, page, (nint)p, length: blocks);
     }
 
     /// <summary>UsableSize of a run: its blocks' bytes; throws when <paramref name="page"/> is not a live run.</summary>
@@ -86,28 +86,28 @@ public sealed unsafe partial class BuddyArena
     }
 
     /// <summary>
-    /// Realloc into a run, out of one, or from run to run: a run shrinks in place while the new size still needs
-    /// a run; any other change moves (<see cref="Move"/>: allocate, copy, free), the old allocation left untouched on
-    /// failure.
+    /// Realloc into a run, out of one, or from run to run: a run that the new size still needs shrinks in place,
+    /// or grows in place when the blocks right after it are free; any other change moves (<see cref="Move"/>:
+    /// allocate, copy, free), the old allocation left untouched on failure.
     /// </summary>
     private void* ReallocRun(void* p, nuint bytes, AllocFlags flags)
     {
         nuint old = UsableSize(p);
-        if (bytes > LargestBlockBytes && IsRun(p))
+        if (bytes > LargestBlockBytes && IsRun(p) && ResizeRunInPlace(p, RunBlocksFor(bytes), flags))
         {
-            int blocks = RunBlocksFor(bytes);
-            if ((nuint)blocks * LargestBlockBytes <= old)
-            {
-                Zone zone = Locate(p, out int page);
-                if ((nuint)blocks * LargestBlockBytes < old)
-                {
-                    using InFlight call = Enter();
-                    Policy.ReleaseRun(zone, page, (nint)p, blocks);
-                }
-                LastError = FastBuddyStatus.Ok;
-                return p;
-            }
+            nuint size = UsableSize(p);
+            if (size > old && (flags & AllocFlags.Zero) != 0)
+                Platform.ArenaMemory.Zero((byte*)p + old, size - old);
+            LastError = FastBuddyStatus.Ok;
+            return p;
         }
         return Move(p, old, bytes, flags);
+    }
+
+    private bool ResizeRunInPlace(void* p, int blocks, AllocFlags flags)
+    {
+        Zone zone = Locate(p, out int page);
+        using InFlight call = Enter();
+        return Policy.ResizeRun(zone, page, (nint)p, blocks, flags);
     }
 }

@@ -42,7 +42,36 @@ internal sealed unsafe partial class Zone
         int head = FindRun(blocks);
         if (head < 0)
             return -1;
-        for (int i = 0; i < blocks; i++)
+        TakeBlocks(head, 0, blocks);
+        return head;
+    }
+
+    /// <summary>
+    /// Grows the live run headed by <paramref name="head"/> in place to <paramref name="blocks"/> when the blocks
+    /// right after it are free max-order blocks inside the zone and the growth leaves at least
+    /// <paramref name="floor"/> free pages. Returns false (and changes nothing) otherwise.
+    /// </summary>
+    public bool TryGrowRun(int head, int blocks, long floor)
+    {
+        int top = TopOrder;
+        int old = Desc[head].Next;
+        if ((head >> top) + blocks > RunCapacity || FreePages - ((long)(blocks - old) << top) < floor)
+            return false;
+        for (int i = old; i < blocks; i++)
+        {
+            ref PageDescriptor d = ref Desc[head + (i << top)];
+            if ((d.Flags & PageFlags.FreeHead) == 0 || d.Order != top)
+                return false;
+        }
+        TakeBlocks(head, old, blocks);
+        return true;
+    }
+
+    /// <summary>Takes the free blocks <paramref name="from"/> .. <paramref name="to"/> - 1 of the run at <paramref name="head"/> off the top free area.</summary>
+    private void TakeBlocks(int head, int from, int to)
+    {
+        int top = TopOrder;
+        for (int i = from; i < to; i++)
         {
             int page = head + (i << top);
             TakeFree(page, top);
@@ -51,10 +80,9 @@ internal sealed unsafe partial class Zone
                 ? PageDescriptor.HeadTag(0, top) | RunFlagBits
                 : MemberFlagBits | (ulong)(uint)top << PageDescriptor.OrderShift;
         }
-        Desc[head].Next = blocks;
-        FreePages -= pages;
+        Desc[head].Next = to;
+        FreePages -= (long)(to - from) << top;
         UpdateGate();
-        return head;
     }
 
     /// <summary>The first page of the lowest window of <paramref name="blocks"/> free max-order blocks, or -1.</summary>

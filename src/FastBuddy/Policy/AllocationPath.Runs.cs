@@ -32,26 +32,52 @@ internal sealed unsafe partial class AllocationPath
     }
 
     /// <summary>
-    /// Frees the run headed by <paramref name="page"/> (<paramref name="keep"/> = 0), or shortens it in place to
-    /// <paramref name="keep"/> blocks (at least 2), its tail back to the free areas; throws (and changes nothing)
-    /// when it is not a live run (of <paramref name="length"/> blocks, unless 0).
+    /// Frees the run headed by <paramref name="page"/>; throws (and changes nothing) when it is not a live run (of
+    /// <paramref name="length"/> blocks, unless 0).
     /// </summary>
-    public void ReleaseRun(Zone zone, int page, nint run, int keep = 0, int length = 0)
+    public void FreeRun(Zone zone, int page, nint run, int length = 0)
     {
         FastBuddyStatus status;
         lock (zone.Lock)
         {
             status = zone.CheckRun(page, length);
-            if (status == FastBuddyStatus.Ok && keep == 0)
+            if (status == FastBuddyStatus.Ok)
             {
                 zone.FreeRun(page);
                 Account(zone).CountFree();
             }
-            else if (status == FastBuddyStatus.Ok)
-                zone.ShrinkRun(page, keep);
         }
         if (status != FastBuddyStatus.Ok)
             ThrowHelper.ThrowFreeRejected(status, run, zone.MaxOrder - 1);
         Frees.Signal();
+    }
+
+    /// <summary>
+    /// Resizes the live run headed by <paramref name="page"/> in place to <paramref name="blocks"/> (at least 2):
+    /// a shorter run gives its tail back; a longer one takes the free blocks right after it if the growth leaves the
+    /// reserve floor of <paramref name="flags"/>. False: it cannot grow in place (nothing changed). Throws (and
+    /// changes nothing) when <paramref name="page"/> is not a live run.
+    /// </summary>
+    public bool ResizeRun(Zone zone, int page, nint run, int blocks, AllocFlags flags)
+    {
+        FastBuddyStatus status;
+        bool done = false;
+        int old = 0;
+        lock (zone.Lock)
+        {
+            status = zone.CheckRun(page);
+            if (status == FastBuddyStatus.Ok)
+            {
+                old = zone.RunBlocks(page);
+                if (blocks < old)
+                    zone.ShrinkRun(page, blocks);
+                done = blocks <= old || zone.TryGrowRun(page, blocks, ReserveFloor(zone, Normalize(flags)));
+            }
+        }
+        if (status != FastBuddyStatus.Ok)
+            ThrowHelper.ThrowFreeRejected(status, run, zone.MaxOrder - 1);
+        if (blocks < old)
+            Frees.Signal();
+        return done;
     }
 }

@@ -226,11 +226,12 @@ public sealed unsafe class LargeRunTests
     }
 
     [Fact]
-    public void ReallocGrowingARun_MovesToALongerRun_AndKeepsTheData()
+    public void ReallocGrowingARun_WhenTheBlockAfterItIsTaken_MovesToALongerRun_AndKeepsTheData()
     {
         using BuddyArena arena = NewArena();
         void* p = arena.Alloc(2 * Block(arena), Mechanism);
-        void* blocker = arena.AllocPages(MaxOrder - 1, Mechanism); // the block right after the run
+        void* blocker = arena.Alloc(2 * Block(arena), Mechanism); // the lowest free window: right after the run
+        Assert.True((byte*)blocker == (byte*)p + 2 * Block(arena));
         Patterns.Fill(p, 2 * Block(arena), 13);
 
         void* grown = arena.Realloc(p, 4 * Block(arena), Mechanism);
@@ -240,7 +241,30 @@ public sealed unsafe class LargeRunTests
         Patterns.AssertIntact(grown, 2 * Block(arena), 13);
         ArenaState.AssertRejected(arena, FastBuddyStatus.DoubleFree, () => arena.Free(p)); // the old run was freed
         arena.Free(grown);
-        arena.FreePages(blocker, MaxOrder - 1);
+        arena.Free(blocker);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void ReallocGrowingARun_WhenTheBlocksAfterItAreFree_GrowsInPlace_AndZeroesTheGrowthWithZero()
+    {
+        using BuddyArena arena = NewArena();
+        void* dirty = arena.Alloc(arena.MaxAllocBytes, Mechanism);
+        Patterns.FillBytes(dirty, arena.MaxAllocBytes, 0xAB);
+        arena.Free(dirty);
+        void* p = arena.Alloc(2 * Block(arena), Mechanism);
+        Patterns.Fill(p, 2 * Block(arena), 14);
+
+        void* grown = arena.Realloc(p, 5 * Block(arena), Mechanism | AllocFlags.Zero);
+
+        Assert.True(grown == p);
+        Assert.Equal(5 * Block(arena), arena.UsableSize(p));
+        Patterns.AssertIntact(p, 2 * Block(arena), 14);
+        Patterns.AssertAllBytes((byte*)p + 2 * Block(arena), 3 * Block(arena), 0);
+        Assert.Equal(ZonePages - 5 * BlockPages, arena.GetStats().FreePages);
+        arena.Validate();
+        arena.Free(p);
+        Assert.Equal(AllLargestFree, ZoneProbe.StatsFreeBlocks(arena));
         arena.Validate();
     }
 
