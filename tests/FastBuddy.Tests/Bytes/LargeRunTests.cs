@@ -18,6 +18,14 @@ public sealed unsafe class LargeRunTests
 
     private static nuint Block(BuddyArena arena) => arena.BlockBytes(MaxOrder - 1);
 
+    /// <summary>Writes 0xAB over the whole zone and gives it back, so that Zero has something to clear.</summary>
+    private static void DirtyTheWholeZone(BuddyArena arena)
+    {
+        void* dirty = arena.Alloc(arena.MaxAllocBytes, Mechanism);
+        Patterns.FillBytes(dirty, arena.MaxAllocBytes, 0xAB);
+        arena.Free(dirty);
+    }
+
     private static long[] AllLargestFree => ZoneProbe.Counts(MaxOrder, (MaxOrder - 1, ZoneBlocks));
 
     [Fact]
@@ -172,9 +180,7 @@ public sealed unsafe class LargeRunTests
     public void AllocOfARunWithZero_ZeroesTheWholeRun()
     {
         using BuddyArena arena = NewArena();
-        void* dirty = arena.Alloc(arena.MaxAllocBytes, Mechanism);
-        Patterns.FillBytes(dirty, arena.MaxAllocBytes, 0xAB);
-        arena.Free(dirty);
+        DirtyTheWholeZone(arena);
 
         void* p = arena.Alloc(arena.MaxAllocBytes - 1, Mechanism | AllocFlags.Zero);
 
@@ -249,9 +255,7 @@ public sealed unsafe class LargeRunTests
     public void ReallocGrowingARun_WhenTheBlocksAfterItAreFree_GrowsInPlace_AndZeroesTheGrowthWithZero()
     {
         using BuddyArena arena = NewArena();
-        void* dirty = arena.Alloc(arena.MaxAllocBytes, Mechanism);
-        Patterns.FillBytes(dirty, arena.MaxAllocBytes, 0xAB);
-        arena.Free(dirty);
+        DirtyTheWholeZone(arena);
         void* p = arena.Alloc(2 * Block(arena), Mechanism);
         Patterns.Fill(p, 2 * Block(arena), 14);
 
