@@ -137,4 +137,20 @@ internal static unsafe class ArenaExports
             return Fail(e);
         }
     }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_trim")]
+    public static long Trim(nint arena)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return -Fail(InvalidArgument, NotAnArena);
+        try
+        {
+            return handle.Arena.Trim();
+        }
+        catch (Exception e)
+        {
+            return -Fail(e);
+        }
+    }
 }

@@ -98,6 +98,27 @@ internal struct FbStats
     public long CommittedBytes;
     public long DecommittedBytes;
     public long Decommits;
+    public long SlabPages;
+    public long SlabObjects;
+    public long SlabObjectBytes;
+    public uint SlabClassCount;
+    public uint Reserved2;
+}
+
+/// <summary>fb_slab_stats.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FbSlabStats
+{
+    public const uint MinSize = 48;
+
+    public uint StructSize;
+    public uint ObjectSize;
+    public uint ObjectsPerSlab;
+    public uint PagesPerSlab;
+    public long Slabs;
+    public long SpareSlabs;
+    public long ObjectsInUse;
+    public long FreeObjects;
 }
 
 /// <summary>fb_zone_stats.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FastBuddy.PerThread;
 using static FastBuddy.Native.NativeStatus;
 
 namespace FastBuddy.Native;
@@ -117,7 +118,10 @@ internal static unsafe class PageExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "fb_alloc")]
-    public static void* Alloc(nint arena, nuint bytes, uint flags)
+    public static void* Alloc(nint arena, nuint bytes, uint flags) => AllocHanding(arena, bytes, flags, null);
+
+    /// <summary>fb_alloc, then (for the inline path's miss) the calling thread's magazine handed to <paramref name="tls"/>.</summary>
+    internal static void* AllocHanding(nint arena, nuint bytes, uint flags, Magazine** tls)
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
@@ -125,6 +129,7 @@ internal static unsafe class PageExports
         try
         {
             void* block = handle.Arena.Alloc(bytes, (AllocFlags)flags);
+            InlinePathExports.Hand(handle.Arena, tls);
             if (block == null)
                 return AllocationFailed();
             return block;
@@ -155,7 +160,10 @@ internal static unsafe class PageExports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "fb_free")]
-    public static int Free(nint arena, void* p)
+    public static int Free(nint arena, void* p) => FreeHanding(arena, p, null);
+
+    /// <summary>fb_free, then (for the inline path's miss) the calling thread's magazine handed to <paramref name="tls"/>.</summary>
+    internal static int FreeHanding(nint arena, void* p, Magazine** tls)
     {
         ArenaHandle? handle = HandleTable.Find(arena);
         if (handle is null)
@@ -163,6 +171,7 @@ internal static unsafe class PageExports
         try
         {
             handle.Arena.Free(p);
+            InlinePathExports.Hand(handle.Arena, tls);
             return Ok;
         }
         catch (Exception e)
@@ -180,6 +189,23 @@ internal static unsafe class PageExports
         try
         {
             return handle.Arena.UsableSize(p);
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+            return 0;
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_small_max")]
+    public static nuint SmallMax(nint arena)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return FailZero(InvalidArgument, NotAnArena);
+        try
+        {
+            return (nuint)handle.Arena.SmallMax;
         }
         catch (Exception e)
         {

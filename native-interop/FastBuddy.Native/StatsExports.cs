@@ -62,6 +62,10 @@ internal static unsafe class StatsExports
                 CommittedBytes = s.CommittedBytes,
                 DecommittedBytes = s.DecommittedBytes,
                 Decommits = s.Decommits,
+                SlabPages = s.SlabPages,
+                SlabObjects = s.SlabObjects,
+                SlabObjectBytes = s.SlabObjectBytes,
+                SlabClassCount = (uint)s.SlabClasses.Count,
             };
             CopyOut(&result, sizeof(FbStats), stats, size);
             return Ok;
@@ -112,6 +116,43 @@ internal static unsafe class StatsExports
             for (int k = 0; k < orders; k++)
                 result.FreeBlocks[k] = z.FreeBlocks[k];
             CopyOut(&result, sizeof(FbZoneStats), stats, size);
+            return Ok;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "fb_get_slab_stats")]
+    public static int GetSlabStats(nint arena, uint cls, FbSlabStats* stats)
+    {
+        ArenaHandle? handle = HandleTable.Find(arena);
+        if (handle is null)
+            return Fail(InvalidArgument, NotAnArena);
+        if (stats == null)
+            return Fail(InvalidArgument, "fb_get_slab_stats needs an fb_slab_stats to fill.");
+        uint size = stats->StructSize;
+        if (size < FbSlabStats.MinSize || size > MaxStructSize)
+            return Fail(InvalidArgument, $"fb_slab_stats.struct_size is {size}: set it to sizeof(fb_slab_stats) (at least {FbSlabStats.MinSize}).");
+        try
+        {
+            ArenaStats s = handle.Arena.GetStats();
+            if (cls >= (uint)s.SlabClasses.Count)
+                return Fail(InvalidArgument, $"Size class {cls} does not exist; the arena has {s.SlabClasses.Count}.");
+            SlabClassStats c = s.SlabClasses[(int)cls];
+            FbSlabStats result = new()
+            {
+                StructSize = size,
+                ObjectSize = (uint)c.ObjectSize,
+                ObjectsPerSlab = (uint)c.ObjectsPerSlab,
+                PagesPerSlab = (uint)c.PagesPerSlab,
+                Slabs = c.Slabs,
+                SpareSlabs = c.SpareSlabs,
+                ObjectsInUse = c.ObjectsInUse,
+                FreeObjects = c.FreeObjects,
+            };
+            CopyOut(&result, sizeof(FbSlabStats), stats, size);
             return Ok;
         }
         catch (Exception e)

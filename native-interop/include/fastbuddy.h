@@ -184,9 +184,26 @@ typedef struct fb_stats {
     int64_t committed_bytes;      /* bytes that may be resident: handed out, or free but touched since last decommitted */
     int64_t decommitted_bytes;    /* bytes of free blocks given back to the OS (or never touched); committed + decommitted = arena size */
     int64_t decommits;            /* free blocks given back so far */
+    int64_t slab_pages;           /* pages held by slabs (allocated pages, neither free nor per-CPU) */
+    int64_t slab_objects;         /* objects handed out by fb_alloc from slabs and not freed */
+    int64_t slab_object_bytes;    /* those objects' bytes at their class sizes */
+    uint32_t slab_class_count;    /* size classes with slab caches (fb_get_slab_stats' range) */
+    uint32_t reserved2;
 } fb_stats;
 
 #define FB_STATS_MIN_SIZE 116u  /* offsetof(fb_stats, zone_count) + 4 */
+
+/* One size class of the slab caches (fb_get_slab_stats), like a line of /proc/slabinfo. */
+typedef struct fb_slab_stats {
+    uint32_t struct_size;         /* in: sizeof(fb_slab_stats) */
+    uint32_t object_size;         /* the class's size: every request up to it (above the class below) uses it */
+    uint32_t objects_per_slab;
+    uint32_t pages_per_slab;
+    int64_t slabs;                /* slabs alive (owned by threads, pooled, spare or full) */
+    int64_t spare_slabs;          /* empty slabs kept before their pages go back */
+    int64_t objects_in_use;       /* handed out and not freed */
+    int64_t free_objects;         /* slabs * objects_per_slab - objects_in_use */
+} fb_slab_stats;
 
 /* One zone's statistics (fb_get_zone_stats). */
 typedef struct fb_zone_stats {
@@ -237,7 +254,7 @@ size_t fb_alloc_pages_bulk(fb_arena* arena, void** pages, size_t count, uint32_t
 /* Frees `count` order-0 pages at once. All or nothing: if any entry is not a live order-0 page of the arena (or appears twice), nothing is freed and that entry's status is returned. */
 int fb_free_pages_bulk(fb_arena* arena, void* const* pages, size_t count);
 
-/* Allocates at least `bytes`: up to the largest block as a power-of-two block of pages, above it as a run of contiguous largest blocks in one zone (up to the largest zone's whole largest blocks; more is FB_ERR_INVALID_ARGUMENT). NULL on failure (fb_last_error: FB_ERR_NO_MEMORY for a valid size that cannot be served now). Free with fb_free. */
+/* Allocates at least `bytes`: up to fb_small_max() an object from the slab cache of its size class (8-byte steps to 64 bytes, then 8 classes per doubling; 16-byte aligned except classes that are odd multiples of 8, which are 8-aligned), above that up to the largest block a power-of-two block of pages, above the largest block a run of contiguous largest blocks in one zone (up to the largest zone's whole largest blocks; more is FB_ERR_INVALID_ARGUMENT). NULL on failure (fb_last_error: FB_ERR_NO_MEMORY for a valid size that cannot be served now). Free with fb_free. */
 void* fb_alloc(fb_arena* arena, size_t bytes, uint32_t flags);
 
 /* Resizes a block from fb_alloc/fb_alloc_pages (in place when possible, else moves and copies): NULL p allocates, 0 bytes frees and returns NULL; on failure returns NULL and p is untouched. Unknown flag bits are FB_ERR_INVALID_ARGUMENT always, even when no allocation would be needed. */
@@ -277,6 +294,7 @@ int fb_cache_remove(fb_arena* arena, void* page);
 int fb_get_stats(fb_arena* arena, fb_stats* stats);
 
 /* Fills *stats for zone `zone` (0 = lowest; stats->struct_size at least FB_ZONE_STATS_MIN_SIZE). */
+int fb_get_slab_stats(fb_arena* arena, uint32_t cls, fb_slab_stats* stats); /* cls < fb_stats.slab_class_count, smallest first */
 int fb_get_zone_stats(fb_arena* arena, uint32_t zone, fb_zone_stats* stats);
 
 /* Walks every list, bitmap and counter: FB_OK or FB_ERR_CORRUPT. */
@@ -284,6 +302,13 @@ int fb_validate(fb_arena* arena);
 
 /* Runs one reclaimer (kswapd) pass synchronously: for arenas with background_reclaim = 0 (harmless otherwise). May call writeback/evict on this thread. */
 int fb_balance(fb_arena* arena);
+
+/* Gives everything idle back to the buddy system (like malloc_trim): every thread's parked blocks and slabs, and
+   every empty slab (the spares each size class keeps). Returns the pages given back (>= 0), or a negative status. */
+int64_t fb_trim(fb_arena* arena);
+
+/* The largest request fb_alloc serves as an object from a slab cache (0: none; 32768 at the defaults). */
+size_t fb_small_max(fb_arena* arena);
 
 /* The calling thread's last status: why its last allocation returned NULL (FB_OK after a successful allocation), or the status of a later fb_ call that failed. */
 int fb_last_error(void);
@@ -314,9 +339,18 @@ const char* fb_version(void);
  *    "allocated head of this order owned by this thread" (one compare), and
  *    only while the zone's gate word admits the order (the step-1 watermark
  *    test free - (2^order - 1) >= pages_low, precomputed by the library);
+ *  - fb_alloc, fb_free and fb_usable_size serve small objects the same way:
+ *    the thread owns its current slab of each size class, so an allocation
+ *    takes the lowest free bit of the slab's cursor word of the owner bitmap
+ *    and a free of an object of a slab it owns sets that bit back (after one
+ *    descriptor load finds the slab's header, out of band, and an exact
+ *    division by multiplication checks the pointer is an object start not
+ *    free already); a free of another thread's object goes to the library,
+ *    which sets a bit of the slab's remote bitmap with one atomic OR;
  *  - anything else (another flag than FB_WAIT/FB_IO/FB_FS/FB_MEMALLOC, an
  *    empty or full list, another arena, a block of another thread, a bad
- *    pointer) calls the library (fb__alloc_pages_miss, fb__free_pages_miss),
+ *    pointer) calls the library (fb__alloc_pages_miss, fb__free_pages_miss,
+ *    fb__alloc_miss, fb__free_miss),
  *    which validates everything exactly as the plain exports do and hands the
  *    thread's magazine to the thread-local for the next call.
  * The layout below is the library's (version FB_LAYOUT_VERSION): fb_arena_create
@@ -329,7 +363,7 @@ const char* fb_version(void);
  * the slower route). The inline path needs GCC or Clang.
  */
 
-#define FB_LAYOUT_VERSION 1u
+#define FB_LAYOUT_VERSION 2u
 
 typedef struct fb_page_desc {
     int32_t next;
@@ -357,33 +391,79 @@ typedef struct fb_magazine {
     volatile uint8_t exited;
     uint8_t orders;
     int64_t freed;
-    /* followed by fb_magazine_list lists[orders] of the first zone, then the library's own data */
+    struct fb__slab* slabs;  /* the arena's slab headers, by slab id (a slab page's desc.next) */
+    uint8_t reserved[56];
+    /* followed by struct fb__slab* current[FB__CLASSES] (the thread's current slab per size class),
+       int32_t owned[FB__CLASSES] (the library's), fb_magazine_list lists[orders] of the first zone,
+       then the library's own data */
 } fb_magazine;
+
+/* A slab's header, out of band (the library's SlabHeader). */
+typedef struct fb__slab {
+    uint8_t* base;           /* first object */
+    uint32_t size;           /* object size (the class size) */
+    uint16_t objects;
+    uint8_t words;
+    uint8_t state;
+    uint64_t recip;          /* ceil(2^FB__RECIP_SHIFT / size): index = (offset * recip) >> FB__RECIP_SHIFT */
+    int32_t owner;           /* owner's slot (the low 32 bits of its head_tag); 0: none */
+    int32_t used;            /* objects not free in the owner bitmap */
+    int32_t cursor;          /* no word of free[] below it has a bit set */
+    int32_t remote_pending;
+    int32_t next, prev;
+    uint16_t cls;
+    uint8_t order, zone;
+    int32_t page, id;
+    int32_t reserved;
+    uint64_t free[8];        /* owner bitmap: 1 = free (written only by the owner) */
+    uint64_t remote[8];      /* frees from other threads (atomic OR), folded in by the owner */
+} fb__slab;
 
 /* Fields whose offsets tests compare with the library's (fb__layout_offset). */
 enum fb__layout_field {
     FB__MAG_ARENA_KEY, FB__MAG_IN_USE, FB__MAG_DRAIN_REQUESTED, FB__MAG_HEAD_TAG, FB__MAG_BASE, FB__MAG_DESC,
     FB__MAG_GATE, FB__MAG_PAGES, FB__MAG_PAGE_SHIFT, FB__MAG_LAST_ERROR, FB__MAG_EXITED, FB__MAG_ORDERS,
     FB__MAG_FREED, FB__MAG_LISTS, FB__LIST_COUNT, FB__LIST_CAP, FB__LIST_OFFSET, FB__DESC_NEXT, FB__DESC_PREV,
-    FB__DESC_TAG, FB__TAG_FLAGS_SHIFT, FB__TAG_ORDER_SHIFT, FB__TAG_PARKED, FB__TAG_ALLOCATED_HEAD, FB__LAYOUT_FIELDS
+    FB__DESC_TAG, FB__TAG_FLAGS_SHIFT, FB__TAG_ORDER_SHIFT, FB__TAG_PARKED, FB__TAG_ALLOCATED_HEAD,
+    FB__MAG_SLABS, FB__MAG_CURRENT, FB__MAG_OWNED, FB__SLAB_BASE, FB__SLAB_SIZE, FB__SLAB_OBJECTS, FB__SLAB_RECIP,
+    FB__SLAB_OWNER, FB__SLAB_USED, FB__SLAB_CURSOR, FB__SLAB_REMOTE_PENDING, FB__SLAB_CLASS, FB__SLAB_FREE,
+    FB__SLAB_REMOTE, FB__TAG_SLAB, FB__RECIP_SHIFT_FIELD, FB__CLASSES_FIELD, FB__SMALL_MAX_FIELD, FB__LAYOUT_FIELDS
 };
 
 #define FB__TAG_ORDER_BITS 48
 #define FB__PARKED_BIT ((uint64_t)1 << (32 + 11))
 #define FB__FAST_FLAGS (FB_WAIT | FB_IO | FB_FS | FB_MEMALLOC)
+#define FB__SLAB_BIT ((uint64_t)1 << (32 + 13))
+#define FB__RECIP_SHIFT 40
+#define FB__CLASSES 80
+#define FB__SMALL_MAX 32768u
+#define FB__OBJECT_BYTES (FB__CLASSES * (8 + 4))
 
 /* The library's side of the inline path (not for direct use). */
 int fb__arena_create_layout(const fb_options* options, fb_arena** out, uint32_t layout_version,
-                            uint32_t magazine_size, uint32_t desc_size, uint32_t list_size);
+                            uint32_t magazine_size, uint32_t desc_size, uint32_t list_size, uint32_t slab_size);
 int64_t fb__layout_offset(uint32_t field);
 void* fb__alloc_pages_miss(fb_arena* arena, uint32_t order, uint32_t flags, fb_magazine** tls);
 int fb__free_pages_miss(fb_arena* arena, void* block, uint32_t order, fb_magazine** tls);
+void* fb__alloc_miss(fb_arena* arena, size_t bytes, uint32_t flags, fb_magazine** tls);
+int fb__free_miss(fb_arena* arena, void* p, fb_magazine** tls);
+
+/* The size class of 1 <= bytes <= FB__SMALL_MAX (the library's SizeClasses.Of). */
+static inline uint32_t fb__size_class(size_t bytes)
+{
+    size_t s = bytes - 1;
+    if (s < 64)
+        return (uint32_t)(s >> 3);
+    unsigned b = 63u - (unsigned)__builtin_clzll((unsigned long long)s);
+    return 8u + ((b - 6u) << 3) + (uint32_t)((s >> (b - 3u)) & 7u);
+}
 
 #if !defined(FB_NO_INLINE) && (defined(__GNUC__) || defined(__clang__))
 
 #include <pthread.h>
 
-typedef char fb__magazine_is_one_line[sizeof(fb_magazine) == 64 ? 1 : -1];
+typedef char fb__magazine_is_two_lines[sizeof(fb_magazine) == 128 ? 1 : -1];
+typedef char fb__slab_is_three_lines[sizeof(fb__slab) == 192 ? 1 : -1];
 typedef char fb__desc_is_16_bytes[sizeof(fb_page_desc) == 16 ? 1 : -1];
 
 static __thread fb_magazine* fb__tls __attribute__((tls_model("initial-exec")));
@@ -425,17 +505,48 @@ static __attribute__((noinline, unused)) int fb__free_pages_slow(fb_arena* arena
     return status;
 }
 
+static __attribute__((noinline, unused)) void* fb__alloc_slow(fb_arena* arena, size_t bytes, uint32_t flags)
+{
+    fb_magazine* before = fb__tls;
+    void* p = fb__alloc_miss(arena, bytes, flags, &fb__tls);
+    fb__note(before);
+    return p;
+}
+
+static __attribute__((noinline, unused)) int fb__free_slow(fb_arena* arena, void* p)
+{
+    fb_magazine* before = fb__tls;
+    int status = fb__free_miss(arena, p, &fb__tls);
+    fb__note(before);
+    return status;
+}
+
+static inline fb__slab** fb__current(fb_magazine* m)
+{
+    return (fb__slab**)(m + 1);
+}
+
 static inline fb_magazine_list* fb__list(fb_magazine* m, uint32_t order)
 {
-    return (fb_magazine_list*)(m + 1) + order;
+    return (fb_magazine_list*)((uint8_t*)(m + 1) + FB__OBJECT_BYTES) + order;
+}
+
+static inline void fb__enter(fb_magazine* m)
+{
+    __atomic_store_n(&m->in_use, 1, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void fb__exit(fb_magazine* m)
+{
+    __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
 }
 
 static inline void* fb__alloc_pages_inline(fb_arena* arena, uint32_t order, uint32_t flags)
 {
     fb_magazine* m = fb__tls;
     if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena && (flags & ~FB__FAST_FLAGS) == 0, 1)) {
-        __atomic_store_n(&m->in_use, 1, __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        fb__enter(m);
         if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && order < (uint32_t)*m->gate) {
             fb_magazine_list* list = fb__list(m, order);
             uint32_t n = list->count;
@@ -445,54 +556,169 @@ static inline void* fb__alloc_pages_inline(fb_arena* arena, uint32_t order, uint
                 /* Descriptor tags are shared with other threads' frees: atomic word accesses (plain moves on x86). */
                 __atomic_store_n(&m->desc[page].tag, m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS, __ATOMIC_RELAXED);
                 m->last_error = 0;
-                __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
+                fb__exit(m);
                 return m->base + ((size_t)page << m->page_shift);
             }
         }
-        __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
+        fb__exit(m);
     }
     return fb__alloc_pages_slow(arena, order, flags);
+}
+
+/* Parks a block this thread owns (tag "allocated head of this order, ours") while the gate admits its order. */
+static inline int fb__park(fb_magazine* m, uint64_t page, uint32_t order)
+{
+    int parked = 0;
+    fb__enter(m);
+    if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && order < (uint32_t)*m->gate) {
+        uint64_t want = m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS;
+        fb_magazine_list* list = fb__list(m, order);
+        uint32_t n = list->count;
+        if (__atomic_load_n(&m->desc[page].tag, __ATOMIC_RELAXED) == want && n < list->cap) {
+            ((uint32_t*)m)[list->offset + n] = (uint32_t)page;
+            list->count = (uint16_t)(n + 1);
+            __atomic_store_n(&m->desc[page].tag, want | FB__PARKED_BIT, __ATOMIC_RELAXED);
+            m->freed++;
+            parked = 1;
+        }
+    }
+    fb__exit(m);
+    return parked;
+}
+
+/* One compare for range and alignment: a misaligned offset rotates its low bits to the top. */
+static inline uint64_t fb__block_page(const fb_magazine* m, const void* block)
+{
+    uint64_t offset = (uint64_t)((uintptr_t)block - (uintptr_t)m->base);
+    unsigned shift = m->page_shift;
+    return (offset >> shift) | (offset << ((64u - shift) & 63u));
 }
 
 static inline int fb__free_pages_inline(fb_arena* arena, void* block, uint32_t order)
 {
     fb_magazine* m = fb__tls;
     if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena, 1)) {
-        /* One compare for range and alignment: a misaligned offset rotates its low bits to the top. */
-        uint64_t offset = (uint64_t)((uintptr_t)block - (uintptr_t)m->base);
-        unsigned shift = m->page_shift;
-        uint64_t page = (offset >> shift) | (offset << ((64u - shift) & 63u));
-        if (page < m->pages) {
-            __atomic_store_n(&m->in_use, 1, __ATOMIC_RELAXED);
-            __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && order < (uint32_t)*m->gate) {
-                uint64_t want = m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS;
-                fb_magazine_list* list = fb__list(m, order);
-                uint32_t n = list->count;
-                if (__atomic_load_n(&m->desc[page].tag, __ATOMIC_RELAXED) == want && n < list->cap) {
-                    ((uint32_t*)m)[list->offset + n] = (uint32_t)page;
-                    list->count = (uint16_t)(n + 1);
-                    __atomic_store_n(&m->desc[page].tag, want | FB__PARKED_BIT, __ATOMIC_RELAXED);
-                    m->freed++;
-                    __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
-                    return FB_OK;
-                }
-            }
-            __atomic_store_n(&m->in_use, 0, __ATOMIC_RELEASE);
-        }
+        uint64_t page = fb__block_page(m, block);
+        if (page < m->pages && fb__park(m, page, order))
+            return FB_OK;
     }
     return fb__free_pages_slow(arena, block, order);
 }
 
+/* The object at p of slab s: its index, or -1 when no object starts there. */
+static inline int64_t fb__object_index(const fb__slab* s, const void* p)
+{
+    uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)s->base);
+    uint64_t index = (offset * s->recip) >> FB__RECIP_SHIFT;
+    return index < s->objects && index * s->size == offset ? (int64_t)index : -1;
+}
+
+static inline void* fb__alloc_inline(fb_arena* arena, size_t bytes, uint32_t flags)
+{
+    fb_magazine* m = fb__tls;
+    if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena && bytes - 1 < FB__SMALL_MAX
+                         && (flags & ~FB__FAST_FLAGS) == 0, 1)) {
+        fb__enter(m);
+        fb__slab* s = fb__current(m)[fb__size_class(bytes)];
+        if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && s != NULL) {
+            int32_t w = s->cursor;
+            uint64_t bits = __atomic_load_n(&s->free[w], __ATOMIC_RELAXED);
+            if (__builtin_expect(bits != 0, 1)) {
+                /* Other threads read the owner bitmap (never write it): atomic word accesses, plain moves on x86. */
+                __atomic_store_n(&s->free[w], bits & (bits - 1), __ATOMIC_RELAXED);
+                s->used++;
+                m->last_error = 0;
+                fb__exit(m);
+                return s->base + (size_t)(((uint32_t)w << 6) + (uint32_t)__builtin_ctzll(bits)) * s->size;
+            }
+        }
+        fb__exit(m);
+    }
+    return fb__alloc_slow(arena, bytes, flags);
+}
+
+/* Frees an object of a slab this thread owns with plain stores; 0 when the library must (it changes nothing then). */
+static inline int fb__free_object(fb_magazine* m, int32_t id, const void* p)
+{
+    int freed = 0;
+    fb__enter(m);
+    /* The table is read only after the drain word: fb_arena_destroy nulls it before it lowers that word. */
+    fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && m->slabs != NULL ? m->slabs + id : NULL;
+    if (s != NULL && s->owner == (int32_t)(uint32_t)m->head_tag) {
+        int64_t index = fb__object_index(s, p);
+        if (index >= 0) {
+            int32_t w = (int32_t)(index >> 6);
+            uint64_t bit = (uint64_t)1 << (index & 63);
+            uint64_t bits = __atomic_load_n(&s->free[w], __ATOMIC_RELAXED);
+            if (((bits | __atomic_load_n(&s->remote[w], __ATOMIC_RELAXED)) & bit) == 0
+                && (s->used > 1 || s == fb__current(m)[s->cls])) {
+                __atomic_store_n(&s->free[w], bits | bit, __ATOMIC_RELAXED);
+                s->used--;
+                if (w < s->cursor)
+                    s->cursor = w;
+                freed = 1;
+            }
+        }
+    }
+    fb__exit(m);
+    return freed;
+}
+
+static inline int fb__free_inline(fb_arena* arena, void* p)
+{
+    fb_magazine* m = fb__tls;
+    if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena, 1)) {
+        uint64_t page = (uint64_t)((uintptr_t)p - (uintptr_t)m->base) >> m->page_shift;
+        if (page < m->pages) {
+            fb_page_desc* d = &m->desc[page];
+            uint64_t tag = __atomic_load_n(&d->tag, __ATOMIC_RELAXED);
+            if ((tag & FB__SLAB_BIT) != 0) {
+                if (fb__free_object(m, d->next, p))
+                    return FB_OK;
+            } else if (fb__block_page(m, p) == page && fb__park(m, page, (uint32_t)(tag >> FB__TAG_ORDER_BITS) & 0xFFu)) {
+                return FB_OK;
+            }
+        }
+    }
+    return fb__free_slow(arena, p);
+}
+
+/* An object's class size without a call; blocks, other arenas and bad pointers ask the library. */
+static inline size_t fb__usable_size_inline(fb_arena* arena, const void* p)
+{
+    fb_magazine* m = fb__tls;
+    if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena, 1)) {
+        uint64_t page = (uint64_t)((uintptr_t)p - (uintptr_t)m->base) >> m->page_shift;
+        if (page < m->pages && (__atomic_load_n(&m->desc[page].tag, __ATOMIC_RELAXED) & FB__SLAB_BIT) != 0) {
+            size_t size = 0;
+            fb__enter(m); /* inside the window, so that a racing fb_arena_destroy waits for the header read */
+            const fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && m->slabs != NULL
+                ? m->slabs + m->desc[page].next : NULL;
+            int64_t index = s != NULL ? fb__object_index(s, p) : -1;
+            uint64_t bit = (uint64_t)1 << (index & 63);
+            if (index >= 0 && ((__atomic_load_n(&s->free[index >> 6], __ATOMIC_RELAXED)
+                                | __atomic_load_n(&s->remote[index >> 6], __ATOMIC_RELAXED)) & bit) == 0)
+                size = s->size;
+            fb__exit(m);
+            if (size != 0)
+                return size;
+        }
+    }
+    return fb_usable_size(arena, p);
+}
+
 #define fb_alloc_pages(arena, order, flags) fb__alloc_pages_inline((arena), (order), (flags))
 #define fb_free_pages(arena, block, order) fb__free_pages_inline((arena), (block), (order))
+#define fb_alloc(arena, bytes, flags) fb__alloc_inline((arena), (bytes), (flags))
+#define fb_free(arena, p) fb__free_inline((arena), (p))
+#define fb_usable_size(arena, p) fb__usable_size_inline((arena), (p))
 
 #endif /* inline path */
 
 /* Every host compiled against this header has its layout checked at creation (the plain symbol skips the check). */
 #define fb_arena_create(options, out) \
     fb__arena_create_layout((options), (out), FB_LAYOUT_VERSION, (uint32_t)sizeof(fb_magazine), \
-                            (uint32_t)sizeof(fb_page_desc), (uint32_t)sizeof(fb_magazine_list))
+                            (uint32_t)sizeof(fb_page_desc), (uint32_t)sizeof(fb_magazine_list), (uint32_t)sizeof(fb__slab))
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -22,8 +22,8 @@ int main(void)
 
     void* page = fb_alloc_pages(arena, 0, FB_KERNEL);          /* one 4 KiB page */
     void* block = fb_alloc_pages(arena, 4, FB_KERNEL | FB_ZERO); /* 64 KiB, zeroed, 64 KiB-aligned */
-    void* bytes = fb_alloc(arena, 10000, FB_KERNEL);           /* a 16 KiB block */
-    bytes = fb_realloc(arena, bytes, 40000, FB_KERNEL);        /* grows in place or moves */
+    void* bytes = fb_alloc(arena, 10000, FB_KERNEL);           /* an object of the 10240-byte slab class */
+    bytes = fb_realloc(arena, bytes, 40000, FB_KERNEL);        /* above 32 KiB: moves to a 64 KiB block */
     printf("usable: %zu\n", fb_usable_size(arena, bytes));
 
     int evicted = 0;

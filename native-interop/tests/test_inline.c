@@ -26,7 +26,25 @@ FB_TEST(inline_layout_offsets_match_the_library)
     CHECK_EQ(fb__layout_offset(FB__MAG_EXITED), offsetof(fb_magazine, exited));
     CHECK_EQ(fb__layout_offset(FB__MAG_ORDERS), offsetof(fb_magazine, orders));
     CHECK_EQ(fb__layout_offset(FB__MAG_FREED), offsetof(fb_magazine, freed));
-    CHECK_EQ(fb__layout_offset(FB__MAG_LISTS), sizeof(fb_magazine));
+    CHECK_EQ(fb__layout_offset(FB__MAG_LISTS), sizeof(fb_magazine) + FB__OBJECT_BYTES);
+    CHECK_EQ(fb__layout_offset(FB__MAG_SLABS), offsetof(fb_magazine, slabs));
+    CHECK_EQ(fb__layout_offset(FB__MAG_CURRENT), sizeof(fb_magazine));
+    CHECK_EQ(fb__layout_offset(FB__MAG_OWNED), sizeof(fb_magazine) + FB__CLASSES * sizeof(fb__slab*));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_BASE), offsetof(fb__slab, base));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_SIZE), offsetof(fb__slab, size));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_OBJECTS), offsetof(fb__slab, objects));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_RECIP), offsetof(fb__slab, recip));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_OWNER), offsetof(fb__slab, owner));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_USED), offsetof(fb__slab, used));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_CURSOR), offsetof(fb__slab, cursor));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_REMOTE_PENDING), offsetof(fb__slab, remote_pending));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_CLASS), offsetof(fb__slab, cls));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_FREE), offsetof(fb__slab, free));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_REMOTE), offsetof(fb__slab, remote));
+    CHECK_EQ(fb__layout_offset(FB__TAG_SLAB), (long long)FB__SLAB_BIT);
+    CHECK_EQ(fb__layout_offset(FB__RECIP_SHIFT_FIELD), FB__RECIP_SHIFT);
+    CHECK_EQ(fb__layout_offset(FB__CLASSES_FIELD), FB__CLASSES);
+    CHECK_EQ(fb__layout_offset(FB__SMALL_MAX_FIELD), FB__SMALL_MAX);
     CHECK_EQ(fb__layout_offset(FB__LIST_COUNT), offsetof(fb_magazine_list, count));
     CHECK_EQ(fb__layout_offset(FB__LIST_CAP), offsetof(fb_magazine_list, cap));
     CHECK_EQ(fb__layout_offset(FB__LIST_OFFSET), offsetof(fb_magazine_list, offset));
@@ -44,13 +62,15 @@ FB_TEST(inline_create_refuses_a_header_of_another_layout)
     fbt_default_options(&o, 4 * MIB);
     fb_arena* a = (fb_arena*)1;
     CHECK_STATUS(fb__arena_create_layout(&o, &a, FB_LAYOUT_VERSION + 1, sizeof(fb_magazine), sizeof(fb_page_desc),
-                                         sizeof(fb_magazine_list)), FB_ERR_INVALID_ARGUMENT);
+                                         sizeof(fb_magazine_list), sizeof(fb__slab)), FB_ERR_INVALID_ARGUMENT);
     CHECK(a == NULL);
     CHECK(strstr(fb_last_error_message(), "layout version") != NULL);
     CHECK_STATUS(fb__arena_create_layout(&o, &a, FB_LAYOUT_VERSION, sizeof(fb_magazine) + 8, sizeof(fb_page_desc),
-                                         sizeof(fb_magazine_list)), FB_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(fb__arena_create_layout(&o, &a, FB_LAYOUT_VERSION, sizeof(fb_magazine), 24, sizeof(fb_magazine_list)),
-                 FB_ERR_INVALID_ARGUMENT);
+                                         sizeof(fb_magazine_list), sizeof(fb__slab)), FB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fb__arena_create_layout(&o, &a, FB_LAYOUT_VERSION, sizeof(fb_magazine), 24, sizeof(fb_magazine_list),
+                                         sizeof(fb__slab)), FB_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(fb__arena_create_layout(&o, &a, FB_LAYOUT_VERSION, sizeof(fb_magazine), sizeof(fb_page_desc),
+                                         sizeof(fb_magazine_list), sizeof(fb__slab) + 64), FB_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(fb_arena_create(&o, &a), FB_OK); /* this header's own layout */
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }

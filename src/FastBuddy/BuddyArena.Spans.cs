@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using CommunityToolkit.HighPerformance;
+using FastBuddy.Buddy;
 
 namespace FastBuddy;
 
@@ -29,11 +30,14 @@ public sealed unsafe partial class BuddyArena
     /// The whole live block at <paramref name="block"/> as a grid of its pages: one row per page, each
     /// <see cref="PageSize"/> bytes wide (row <c>i</c> is page <c>i</c> of the block).
     /// </summary>
-    /// <exception cref="FastBuddyException">As <see cref="AsSpan(void*)"/>; null is NotOwned.</exception>
+    /// <exception cref="FastBuddyException">As <see cref="AsSpan(void*)"/>; null is NotOwned, an object (not a block of pages) NotABlock.</exception>
     public Span2D<byte> AsPageGrid(void* block)
     {
         if (block == null)
             ThrowHelper.ThrowFreeRejected(FastBuddyStatus.NotOwned, 0, 0);
+        Zone zone = LocateAny(block, out int page);
+        if (IsSlabPage(zone, page))
+            ThrowHelper.ThrowFreeRejected(FastBuddyStatus.NotABlock, (nint)block, 0); // an object has no pages of its own
         nuint size = UsableSize(block);
         return new Span2D<byte>(block, (int)(size >> _pageShift), PageSize, 0);
     }
@@ -41,9 +45,9 @@ public sealed unsafe partial class BuddyArena
     // ---------------------------------------------------------------- typed allocation
 
     /// <summary>
-    /// Allocates room for <paramref name="count"/> values of <typeparamref name="T"/> (a power-of-two block of
-    /// pages, or above the largest block a run, as <see cref="Alloc"/>) and returns exactly <paramref name="count"/>
-    /// elements of it.
+    /// Allocates room for <paramref name="count"/> values of <typeparamref name="T"/> (as <see cref="Alloc"/>: an
+    /// object of a slab class up to <see cref="SmallMax"/> bytes, a power-of-two block of pages above, and a run
+    /// above the largest block) and returns exactly <paramref name="count"/> elements of it.
     /// </summary>
     /// <returns>The span; empty when the policy refuses (see <see cref="LastError"/>).</returns>
     /// <exception cref="FastBuddyException">
@@ -87,9 +91,10 @@ public sealed unsafe partial class BuddyArena
     // ---------------------------------------------------------------- frees
 
     /// <summary>
-    /// Frees the block a span from <see cref="AllocSpan{T}"/> (or <see cref="AsSpan(void*)"/>) covers: the span
-    /// must start at the block and its size in bytes must round up to the block's order (or, above the largest
-    /// block, to the run's length), so the same checks as <see cref="FreePages"/> apply. An empty span from a failed allocation (<c>default</c>) does nothing.
+    /// Frees the memory a span from <see cref="AllocSpan{T}"/> (or <see cref="AsSpan(void*)"/>) covers: the span
+    /// must start at the object, block or run, and its size in bytes must round up to the object's size class, the
+    /// block's order or the run's length, so the same checks as <see cref="Free(void*)"/> and
+    /// <see cref="FreePages"/> apply. An empty span from a failed allocation (<c>default</c>) does nothing.
     /// </summary>
     /// <exception cref="FastBuddyException">
     /// NotOwned, NotABlock (not the block's start), DoubleFree, OrderMismatch (a span of another size class), Busy,
@@ -107,12 +112,20 @@ public sealed unsafe partial class BuddyArena
             return;
         }
         nuint bytes = (nuint)span.Length * (nuint)sizeof(T);
-        if (bytes > LargestBlockBytes)
+        Zone zone = LocateAny(p, out int page);
+        if (!IsSlabPage(zone, page))
         {
-            FreeRunSpan(p, bytes);
+            if (bytes > LargestBlockBytes)
+                FreeRunSpan(p, bytes);
+            else
+                FreePages(p, OrderForBytes(bytes));
             return;
         }
-        FreePages(p, OrderForBytes(bytes));
+        nuint size = UsableSize(p);
+        if (bytes > (nuint)SmallMax || (nuint)Policy.Slabs!.For(bytes).Size != size)
+            ThrowHelper.ThrowBadInput(FastBuddyStatus.OrderMismatch,
+                $"The span at 0x{(nint)p:x} is {bytes} bytes, but the object there is of the {size}-byte class.", nameof(span));
+        Free(p);
     }
 
     /// <summary>Frees the block of a grid from <see cref="AllocSpan2D{T}"/>; the same rules as <see cref="Free{T}(Span{T})"/>.</summary>

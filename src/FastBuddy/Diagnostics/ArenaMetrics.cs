@@ -77,6 +77,11 @@ internal static class ArenaMetrics
         ArenaCounter("fastbuddy.laundered", "{page}", "Dirty cache pages written back clean.", s => s.Laundered);
         ArenaCounter("fastbuddy.kswapd.wakeups", "{wakeup}", "Wake-ups asked of the background reclaimer (kswapd or kreclaimd).", s => s.KswapdWakeups);
         ArenaCounter("fastbuddy.kswapd.passes", "{pass}", "kswapd passes run.", s => s.KswapdPasses);
+        // The slab caches, per size class (tag size), as /proc/slabinfo.
+        SlabGauge("fastbuddy.slab.objects", "{object}", "Objects in use per size class (tag size, bytes).", c => c.ObjectsInUse);
+        SlabGauge("fastbuddy.slab.free_objects", "{object}", "Free objects in the slabs of each size class (tag size).", c => c.FreeObjects);
+        SlabGauge("fastbuddy.slab.slabs", "{slab}", "Slabs alive per size class (tag size).", c => c.Slabs);
+        ArenaGauge("fastbuddy.slab.pages", "{page}", "Pages held by slabs.", s => s.SlabPages);
         // Memory and the OS, per zone.
         ZoneGauge("fastbuddy.memory.committed", "By", "Bytes of the zone that may be resident (handed out, or free but touched since last decommitted).", z => z.CommittedBytes);
         ZoneGauge("fastbuddy.memory.decommitted", "By", "Bytes of the zone's free blocks given back to the operating system (or never touched).", z => z.DecommittedBytes);
@@ -123,6 +128,16 @@ internal static class ArenaMetrics
         {
             foreach (ZoneStats zone in stats.Zones)
                 into.Add(read(zone), zone.Name);
+        });
+
+    private static void SlabGauge(string name, string? unit, string description, Func<SlabClassStats, long> read)
+        => Gauge(name, unit, description, (stats, into) =>
+        {
+            foreach (SlabClassStats c in stats.SlabClasses)
+            {
+                if (c.Slabs > 0)
+                    into.Add(read(c), tag: "size", tagValue: c.ObjectSize);
+            }
         });
 
     private static void ArenaGauge(string name, string? unit, string description, Func<ArenaStats, long> read)

@@ -179,8 +179,9 @@ internal unsafe struct Magazine
     {
         Volatile.Write(ref m->InUse, 1);
         bool freed = false;
-        SlabHeader* s = m->Slabs + id;
-        if (Volatile.Read(ref m->DrainRequested) == 0 && s->Owner == (int)(uint)m->HeadTag)
+        // The table is read only after the drain word: the arena's Quiesce nulls it before it lowers that word.
+        SlabHeader* s = Volatile.Read(ref m->DrainRequested) == 0 && m->Slabs != null ? m->Slabs + id : null;
+        if (s != null && s->Owner == (int)(uint)m->HeadTag)
         {
             int index = SlabHeader.IndexOf(s, (nuint)p - (nuint)s->Base);
             int w = index >> 6;

@@ -344,6 +344,13 @@ internal sealed unsafe partial class AllocationPath
 
     // ------------------------------------------------------------ hooks for the arena
 
+    /// <summary>BuddyArena.Trim: every magazine drained, every empty slab back; the pages given back.</summary>
+    public long Trim()
+    {
+        long pages = _magazines.Enabled ? _magazines.DrainAll() : 0;
+        return pages + (Slabs?.ReapSpares() ?? 0);
+    }
+
     /// <summary>One synchronous kswapd pass (BuddyArena.Balance).</summary>
     public void Balance() => Daemon.RunPass();
 
