@@ -342,10 +342,11 @@ FB_TEST(realloc_into_a_run_across_runs_and_back_keeps_the_data)
     CHECK(same == p);
     CHECK_EQ(fb_usable_size(a, p), 12 * MIB);
     CHECK_ARENA(a, 16384 - 3072);
-    p = (char*)fb_realloc(a, p, 100, FB_KERNEL); /* out of the run, into one page */
+    p = (char*)fb_realloc(a, p, 64 * KIB, FB_KERNEL); /* out of the run, into a block of 16 pages */
     REQUIRE(p != NULL);
-    CHECK_EQ(fb_usable_size(a, p), PAGE);
-    CHECK(fbt_check_fill(p, 96, 23));
+    CHECK_EQ(fb_usable_size(a, p), 64 * KIB);
+    CHECK(fbt_check_fill(p, 64 * KIB, 23));
+    CHECK_ARENA(a, 16384 - 16);
     CHECK_STATUS(fb_free(a, p), FB_OK);
     CHECK_ARENA(a, 16384);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
