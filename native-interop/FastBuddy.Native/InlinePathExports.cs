@@ -32,7 +32,7 @@ internal static unsafe class InlinePathExports
         (long)PageDescriptor.ParkedBit, (long)PageDescriptor.HeadTag(0, 0),
         64, Magazine.HeaderBytes, Magazine.HeaderBytes + SizeClasses.Count * 8, // slabs, current[], owned[]
         0, 8, 12, 16, 24, 28, 32, 36, 48, 64, 128,                 // fb__slab: base .. cls, free, remote
-        (long)PageDescriptor.SlabBit, SlabHeader.RecipShift, SizeClasses.Count, SizeClasses.MaxSmall,
+        (long)PageDescriptor.SlabBit, 60, SizeClasses.Count, SizeClasses.MaxSmall, // slab bit, fb__slab.twos
     ];
 
     static InlinePathExports()
@@ -44,7 +44,7 @@ internal static unsafe class InlinePathExports
             throw new InvalidOperationException("The magazine layout does not match the offsets the header is checked against.");
         SlabHeader s = default;
         byte* h = (byte*)&s;
-        if ((byte*)&s.Recip - h != 16 || (byte*)&s.Owner - h != 24 || (byte*)&s.Cursor - h != 32 || (byte*)&s.Class - h != 48
+        if ((byte*)&s.Inverse - h != 16 || (byte*)&s.Twos - h != 60 || (byte*)&s.Owner - h != 24 || (byte*)&s.Cursor - h != 32 || (byte*)&s.Class - h != 48
             || (byte*)s.Free - h != 64 || (byte*)s.Remote - h != 128)
             throw new InvalidOperationException("The slab header layout does not match the offsets the header is checked against.");
     }

@@ -405,7 +405,7 @@ typedef struct fb__slab {
     uint16_t objects;
     uint8_t words;
     uint8_t state;
-    uint64_t recip;          /* ceil(2^FB__RECIP_SHIFT / size): index = (offset * recip) >> FB__RECIP_SHIFT */
+    uint64_t inverse;        /* inverse of size's odd part mod 2^64: index = rotr(offset * inverse, twos), exact */
     int32_t owner;           /* owner's slot (the low 32 bits of its head_tag); 0: none */
     int32_t used;            /* objects not free in the owner bitmap */
     int32_t cursor;          /* no word of free[] below it has a bit set */
@@ -414,7 +414,8 @@ typedef struct fb__slab {
     uint16_t cls;
     uint8_t order, zone;
     int32_t page, id;
-    int32_t reserved;
+    uint8_t twos;            /* size's trailing zero bits */
+    uint8_t reserved[3];
     uint64_t free[8];        /* owner bitmap: 1 = free (written only by the owner) */
     uint64_t remote[8];      /* frees from other threads (atomic OR), folded in by the owner */
 } fb__slab;
@@ -425,16 +426,15 @@ enum fb__layout_field {
     FB__MAG_GATE, FB__MAG_PAGES, FB__MAG_PAGE_SHIFT, FB__MAG_LAST_ERROR, FB__MAG_EXITED, FB__MAG_ORDERS,
     FB__MAG_FREED, FB__MAG_LISTS, FB__LIST_COUNT, FB__LIST_CAP, FB__LIST_OFFSET, FB__DESC_NEXT, FB__DESC_PREV,
     FB__DESC_TAG, FB__TAG_FLAGS_SHIFT, FB__TAG_ORDER_SHIFT, FB__TAG_PARKED, FB__TAG_ALLOCATED_HEAD,
-    FB__MAG_SLABS, FB__MAG_CURRENT, FB__MAG_OWNED, FB__SLAB_BASE, FB__SLAB_SIZE, FB__SLAB_OBJECTS, FB__SLAB_RECIP,
+    FB__MAG_SLABS, FB__MAG_CURRENT, FB__MAG_OWNED, FB__SLAB_BASE, FB__SLAB_SIZE, FB__SLAB_OBJECTS, FB__SLAB_INVERSE,
     FB__SLAB_OWNER, FB__SLAB_USED, FB__SLAB_CURSOR, FB__SLAB_REMOTE_PENDING, FB__SLAB_CLASS, FB__SLAB_FREE,
-    FB__SLAB_REMOTE, FB__TAG_SLAB, FB__RECIP_SHIFT_FIELD, FB__CLASSES_FIELD, FB__SMALL_MAX_FIELD, FB__LAYOUT_FIELDS
+    FB__SLAB_REMOTE, FB__TAG_SLAB, FB__SLAB_TWOS, FB__CLASSES_FIELD, FB__SMALL_MAX_FIELD, FB__LAYOUT_FIELDS
 };
 
 #define FB__TAG_ORDER_BITS 48
 #define FB__PARKED_BIT ((uint64_t)1 << (32 + 11))
 #define FB__FAST_FLAGS (FB_WAIT | FB_IO | FB_FS | FB_MEMALLOC)
 #define FB__SLAB_BIT ((uint64_t)1 << (32 + 13))
-#define FB__RECIP_SHIFT 40
 #define FB__CLASSES 80
 #define FB__SMALL_MAX 32768u
 #define FB__OBJECT_BYTES (FB__CLASSES * (8 + 4))
@@ -609,8 +609,10 @@ static inline int fb__free_pages_inline(fb_arena* arena, void* block, uint32_t o
 static inline int64_t fb__object_index(const fb__slab* s, const void* p)
 {
     uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)s->base);
-    uint64_t index = (offset * s->recip) >> FB__RECIP_SHIFT;
-    return index < s->objects && index * s->size == offset ? (int64_t)index : -1;
+    unsigned k = s->twos;
+    uint64_t q = offset * s->inverse;
+    uint64_t index = (q >> k) | (q << ((64u - k) & 63u));
+    return index < s->objects ? (int64_t)index : -1;
 }
 
 static inline void* fb__alloc_inline(fb_arena* arena, size_t bytes, uint32_t flags)

@@ -33,7 +33,7 @@ FB_TEST(inline_layout_offsets_match_the_library)
     CHECK_EQ(fb__layout_offset(FB__SLAB_BASE), offsetof(fb__slab, base));
     CHECK_EQ(fb__layout_offset(FB__SLAB_SIZE), offsetof(fb__slab, size));
     CHECK_EQ(fb__layout_offset(FB__SLAB_OBJECTS), offsetof(fb__slab, objects));
-    CHECK_EQ(fb__layout_offset(FB__SLAB_RECIP), offsetof(fb__slab, recip));
+    CHECK_EQ(fb__layout_offset(FB__SLAB_INVERSE), offsetof(fb__slab, inverse));
     CHECK_EQ(fb__layout_offset(FB__SLAB_OWNER), offsetof(fb__slab, owner));
     CHECK_EQ(fb__layout_offset(FB__SLAB_USED), offsetof(fb__slab, used));
     CHECK_EQ(fb__layout_offset(FB__SLAB_CURSOR), offsetof(fb__slab, cursor));
@@ -42,7 +42,7 @@ FB_TEST(inline_layout_offsets_match_the_library)
     CHECK_EQ(fb__layout_offset(FB__SLAB_FREE), offsetof(fb__slab, free));
     CHECK_EQ(fb__layout_offset(FB__SLAB_REMOTE), offsetof(fb__slab, remote));
     CHECK_EQ(fb__layout_offset(FB__TAG_SLAB), (long long)FB__SLAB_BIT);
-    CHECK_EQ(fb__layout_offset(FB__RECIP_SHIFT_FIELD), FB__RECIP_SHIFT);
+    CHECK_EQ(fb__layout_offset(FB__SLAB_TWOS), offsetof(fb__slab, twos));
     CHECK_EQ(fb__layout_offset(FB__CLASSES_FIELD), FB__CLASSES);
     CHECK_EQ(fb__layout_offset(FB__SMALL_MAX_FIELD), FB__SMALL_MAX);
     CHECK_EQ(fb__layout_offset(FB__LIST_COUNT), offsetof(fb_magazine_list, count));

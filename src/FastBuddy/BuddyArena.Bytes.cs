@@ -183,6 +183,7 @@ public sealed unsafe partial class BuddyArena
     /// Not live memory of this arena: NotOwned, NotABlock (interior or misaligned, or inside a run), DoubleFree, or
     /// Busy (a cached page); the arena is unchanged.
     /// </exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(void* p)
     {
         Magazine* m = CurrentMagazine.Value;

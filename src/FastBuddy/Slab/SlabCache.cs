@@ -46,7 +46,8 @@ internal sealed unsafe class SlabCache
         Size = SizeClasses.SizeOf(cls);
         Order = order;
         Objects = objects;
-        Recip = ((1UL << SlabHeader.RecipShift) + (ulong)Size - 1) / (ulong)Size;
+        Twos = BitOperations.TrailingZeroCount(Size);
+        Inverse = SlabHeader.InverseOf((ulong)Size >> Twos);
         _table = table;
         _pages = pages;
     }
@@ -55,7 +56,9 @@ internal sealed unsafe class SlabCache
     public int Size { get; }
     public int Order { get; }
     public int Objects { get; }
-    public ulong Recip { get; }
+    /// <summary>The inverse of the size's odd part modulo 2^64, and the size's power of two (see <see cref="SlabHeader.IndexOf"/>).</summary>
+    public ulong Inverse { get; }
+    public int Twos { get; }
     public Lock Lock { get; } = new();
 
     /// <summary>Live slabs of this class (owned, floating, pooled and spare).</summary>
@@ -93,7 +96,8 @@ internal sealed unsafe class SlabCache
         s->Size = (uint)Size;
         s->Objects = (ushort)Objects;
         s->Words = (byte)((Objects + 63) >> 6);
-        s->Recip = Recip;
+        s->Inverse = Inverse;
+        s->Twos = (byte)Twos;
         s->Class = (ushort)Class;
         s->Order = (byte)Order;
         s->Zone = (byte)zone.Index;

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -30,16 +31,14 @@ internal unsafe struct SlabHeader
     /// <summary>Objects a slab holds at most: 8 bitmap words.</summary>
     public const int MaxObjects = 512;
 
-    /// <summary>Bits of the fixed-point reciprocal in <see cref="Recip"/>.</summary>
-    public const int RecipShift = 40;
 
     [FieldOffset(0)] public byte* Base;
     [FieldOffset(8)] public uint Size;
     [FieldOffset(12)] public ushort Objects;
     [FieldOffset(14)] public byte Words;
     [FieldOffset(15)] public SlabState State;
-    /// <summary>ceil(2^40 / Size): an offset's object index is <c>(offset * Recip) &gt;&gt; 40</c>, exact for every offset in a slab.</summary>
-    [FieldOffset(16)] public ulong Recip;
+    /// <summary>The inverse of Size's odd part modulo 2^64: with <see cref="Twos"/>, one multiply and a rotate divide exactly (<see cref="IndexOf"/>).</summary>
+    [FieldOffset(16)] public ulong Inverse;
     /// <summary>The owner's magazine slot (0: no owner; frees take the class lock).</summary>
     [FieldOffset(24)] public int Owner;
     [FieldOffset(28)] public int Used;
@@ -55,15 +54,31 @@ internal unsafe struct SlabHeader
     /// <summary>The slab's first page in its zone.</summary>
     [FieldOffset(52)] public int Page;
     [FieldOffset(56)] public int Id;
+    /// <summary>The power of two in Size (its trailing zero bits).</summary>
+    [FieldOffset(60)] public byte Twos;
     [FieldOffset(64)] public fixed ulong Free[8];
     [FieldOffset(128)] public fixed ulong Remote[8];
 
-    /// <summary>The index of the object at byte <paramref name="offset"/> of the slab; -1 when no object starts there.</summary>
+    /// <summary>
+    /// The index of the object at byte <paramref name="offset"/> of the slab; -1 when no object starts there. With
+    /// Size = d · 2^k (d odd): <c>offset · inverse(d)</c> rotated right by k is offset / Size when Size divides offset,
+    /// and otherwise a number far above any object count (the low k bits rotate to the top, and a product by the
+    /// inverse is at most 2^(64-k) / d only for multiples of d). One multiply, one rotate, one compare.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexOf(SlabHeader* s, nuint offset)
     {
-        nuint index = (nuint)(((ulong)offset * s->Recip) >> RecipShift);
-        return index < s->Objects && index * s->Size == offset ? (int)index : -1;
+        ulong index = BitOperations.RotateRight((ulong)offset * s->Inverse, s->Twos);
+        return index < s->Objects ? (int)index : -1;
+    }
+
+    /// <summary>The inverse of odd <paramref name="d"/> modulo 2^64 (Newton's iteration, each step doubling the correct bits).</summary>
+    public static ulong InverseOf(ulong d)
+    {
+        ulong x = d; // correct to 3 bits for any odd d
+        for (int i = 0; i < 5; i++)
+            x *= 2 - d * x;
+        return x;
     }
 }
 
