@@ -140,7 +140,7 @@ public sealed unsafe partial class BuddyArena
         void* moved = Alloc(bytes, flags);
         if (moved == null)
             return null;
-        nuint keep = Math.Min(oldBytes, bytes);
+        nuint keep = Math.Min(oldBytes, UsableSize(moved)); // every old byte the new memory holds
         Buffer.MemoryCopy(p, moved, (long)keep, (long)keep);
         if ((flags & AllocFlags.Zero) != 0 && bytes > oldBytes)
             Platform.ArenaMemory.Zero((byte*)moved + oldBytes, UsableSize(moved) - oldBytes);
