@@ -19,7 +19,10 @@ public sealed class ArenaStats
     public long MemoryPressure { get; init; }
     /// <summary>min(memory_pressure &gt;&gt; 6, total pages / 4).</summary>
     public long InactiveTarget { get; init; }
-    /// <summary>Successful allocations (the sum of <see cref="Steps"/> but <c>Failed</c>).</summary>
+    /// <summary>
+    /// Successful allocations of blocks (the sum of <see cref="Steps"/> but <c>Failed</c>). A slab's block counts
+    /// once, when the slab is made; the objects in it are counted in <see cref="SlabObjects"/> and <see cref="SlabClasses"/>.
+    /// </summary>
     public long Allocations { get; init; }
     /// <summary>
     /// Blocks given back by callers. A cache page that the arena reclaims is counted in <see cref="Reclaimed"/>
