@@ -140,10 +140,13 @@ public sealed unsafe partial class BuddyArena
         void* moved = Alloc(bytes, flags);
         if (moved == null)
             return null;
-        nuint keep = Math.Min(oldBytes, UsableSize(moved)); // every old byte the new memory holds
-        Buffer.MemoryCopy(p, moved, (long)keep, (long)keep);
-        if ((flags & AllocFlags.Zero) != 0 && bytes > oldBytes)
-            Platform.ArenaMemory.Zero((byte*)moved + oldBytes, UsableSize(moved) - oldBytes);
+        // As much as fits in the new object or block (its usable size, not only the size asked for), as an
+        // in-place shrink keeps it.
+        nuint room = UsableSize(moved);
+        nuint keep = Math.Min(oldBytes, room);
+        Buffer.MemoryCopy(p, moved, (long)room, (long)keep);
+        if ((flags & AllocFlags.Zero) != 0 && room > oldBytes)
+            Platform.ArenaMemory.Zero((byte*)moved + oldBytes, room - oldBytes);
         Free(p);
         return moved;
     }

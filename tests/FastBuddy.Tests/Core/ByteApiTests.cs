@@ -25,15 +25,14 @@ public sealed unsafe class ByteApiTests
     }
 
     [Theory]
-    [InlineData(1, Page)]
-    [InlineData(Page, Page)]
-    [InlineData(Page + 1, 2 * Page)]
-    [InlineData(3 * Page, 4 * Page)]
+    [InlineData(3 * Page + 1, 4 * Page)]
+    [InlineData(4 * Page, 4 * Page)]
     [InlineData(5 * Page - 7, 8 * Page)]
     [InlineData(32 * Page, 32 * Page)]
-    public void AllocOfNBytes_GivesTheSmallestPowerOfTwoBlockOfPagesHoldingThem(int bytes, int usable)
+    public void AllocAboveSmallMax_GivesTheSmallestPowerOfTwoBlockOfPagesHoldingThem(int bytes, int usable)
     {
         using BuddyArena arena = SingleZone(64, maxOrder: 6);
+        Assert.True((nuint)bytes > (nuint)arena.SmallMax); // 12 KiB with 4 KiB pages and 6 orders
 
         void* p = arena.Alloc((nuint)bytes, Mechanism);
 
@@ -41,9 +40,36 @@ public sealed unsafe class ByteApiTests
         Assert.Equal((nuint)usable, arena.UsableSize(p));
         Assert.Equal((nuint)0, (nuint)p % (nuint)usable);
         Assert.Equal(64 - usable / Page, arena.GetStats().FreePages);
+        Assert.Equal(0, arena.GetStats().SlabObjects);
         arena.Free(p);
         Assert.Equal(64, arena.GetStats().FreePages);
         arena.Validate();
+    }
+
+    [Theory]
+    [InlineData(1, 8)]
+    [InlineData(100, 104)]
+    [InlineData(Page, Page)]
+    [InlineData(Page + 1, Page + Page / 8)]
+    [InlineData(3 * Page, 3 * Page)]
+    public void AllocUpToSmallMax_GivesAnObjectOfItsSizeClass_FromASlabsPages(int bytes, int usable)
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+
+        void* p = arena.Alloc((nuint)bytes, Mechanism);
+
+        Assert.True(p != null);
+        Assert.Equal((nuint)usable, arena.UsableSize(p));
+        ArenaStats stats = arena.GetStats();
+        SlabClassStats cls = Assert.Single(stats.SlabClasses, c => c.ObjectSize == usable);
+        Assert.Equal((1, 1), (cls.ObjectsInUse, cls.Slabs));
+        Assert.Equal((1L, (long)usable), (stats.SlabObjects, stats.SlabObjectBytes));
+        Assert.Equal(64 - cls.PagesPerSlab, stats.FreePages); // the slab's pages are taken from the arena
+        arena.Free(p);
+        Assert.Equal(0, arena.GetStats().SlabObjects);
+        arena.Validate(); // the empty slab stays a spare or goes back; either way its pages are not lost
+        ArenaStats after = arena.GetStats();
+        Assert.Equal(64, after.FreePages + after.SlabPages);
     }
 
     [Fact]
@@ -74,7 +100,7 @@ public sealed unsafe class ByteApiTests
     {
         using BuddyArena arena = SingleZone(64, maxOrder: 6);
 
-        void* bytes = arena.Alloc(3 * Page, Mechanism);
+        void* bytes = arena.Alloc(4 * Page, Mechanism); // above SmallMax (12 KiB here): an order-2 block
         void* pages = arena.AllocPages(3, Mechanism);
         arena.FreePages(bytes, 2);
         arena.Free(pages);
@@ -130,15 +156,15 @@ public sealed unsafe class ByteApiTests
     {
         using BuddyArena arena = SingleZone(64, maxOrder: 6);
 
-        using (IMemoryOwner<byte> rented = arena.Rent(10_000, Mechanism))
+        using (IMemoryOwner<byte> rented = arena.Rent(14_000, Mechanism)) // above SmallMax: a block of 4 pages
         {
-            Assert.Equal(10_000, rented.Memory.Length);
+            Assert.Equal(14_000, rented.Memory.Length);
             rented.Memory.Span.Fill(0x5A);
             using MemoryHandle pin = rented.Memory.Pin();
             Assert.True(arena.Owns(pin.Pointer));
-            Assert.True(arena.Owns((byte*)pin.Pointer + 9_999));
+            Assert.True(arena.Owns((byte*)pin.Pointer + 13_999));
             Assert.Equal((nuint)(4 * Page), arena.UsableSize(pin.Pointer));
-            Patterns.AssertAllBytes(pin.Pointer, 10_000, 0x5A);
+            Patterns.AssertAllBytes(pin.Pointer, 14_000, 0x5A);
             Assert.Equal(60, arena.GetStats().FreePages);
         }
 
@@ -147,10 +173,29 @@ public sealed unsafe class ByteApiTests
     }
 
     [Fact]
-    public void RentedMemory_DisposedTwice_IsFreedOnlyOnce()
+    public void Rent_OfASmallSize_GivesExactlyThatLength_OnAnObjectOfItsClass()
     {
         using BuddyArena arena = SingleZone(64, maxOrder: 6);
-        IMemoryOwner<byte> rented = arena.Rent(100, Mechanism);
+
+        using (IMemoryOwner<byte> rented = arena.Rent(1000, Mechanism))
+        {
+            Assert.Equal(1000, rented.Memory.Length);
+            rented.Memory.Span.Fill(0xA5);
+            using MemoryHandle pin = rented.Memory.Pin();
+            Assert.Equal((nuint)1024, arena.UsableSize(pin.Pointer));
+            Patterns.AssertAllBytes(pin.Pointer, 1000, 0xA5);
+            Assert.Equal(1, arena.GetStats().SlabObjects);
+        }
+
+        Assert.Equal(0, arena.GetStats().SlabObjects);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void RentedBlock_DisposedTwice_IsFreedOnlyOnce()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+        IMemoryOwner<byte> rented = arena.Rent((nuint)arena.SmallMax + 1, Mechanism);
         long frees = arena.GetStats().Frees;
 
         rented.Dispose();
@@ -158,6 +203,28 @@ public sealed unsafe class ByteApiTests
 
         Assert.Equal(frees + 1, arena.GetStats().Frees);
         Assert.Equal(64, arena.GetStats().FreePages);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void RentedObject_DisposedTwice_IsFreedOnlyOnce_EvenWhenItsAddressWasReused()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+        IMemoryOwner<byte> rented = arena.Rent(100, Mechanism);
+        void* first;
+        using (MemoryHandle pin = rented.Memory.Pin())
+            first = pin.Pointer;
+
+        rented.Dispose();
+        Assert.Equal(0, arena.GetStats().SlabObjects);
+        void* reused = arena.Alloc(100, Mechanism); // the lowest free object of the slab: the same address
+        Assert.True(reused == first);
+        rented.Dispose();
+
+        Assert.Equal(1, arena.GetStats().SlabObjects);
+        Assert.Equal((nuint)104, arena.UsableSize(reused));
+        arena.Free(reused);
+        Assert.Equal(0, arena.GetStats().SlabObjects);
         arena.Validate();
     }
 

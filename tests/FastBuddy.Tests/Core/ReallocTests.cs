@@ -34,14 +34,18 @@ public sealed unsafe class ReallocTests
     {
         using BuddyArena arena = OneLargestBlock(maxOrder: 5);
         void* p = arena.AllocPages(4, Mechanism);
-        Assert.True(arena.Realloc(p, Page, Mechanism) == p); // shrink to one page: pages 1, 2-3, 4-7, 8-15 are free
-        Patterns.Fill(p, Page, 2);
+        // Shrink to the smallest block above SmallMax (6 KiB here; anything smaller moves into an object): two
+        // pages, after which pages 2-3, 4-7 and 8-15 are free.
+        Assert.True((nuint)arena.SmallMax + 1 > Page);
+        Assert.True(arena.Realloc(p, (nuint)arena.SmallMax + 1, Mechanism) == p);
+        Assert.Equal((nuint)(2 * Page), arena.UsableSize(p));
+        Patterns.Fill(p, 2 * Page, 2);
 
         void* grown = arena.Realloc(p, 16 * Page, Mechanism);
 
         Assert.True(grown == p);
         Assert.Equal((nuint)(16 * Page), arena.UsableSize(grown));
-        Patterns.AssertIntact(grown, Page, 2);
+        Patterns.AssertIntact(grown, 2 * Page, 2);
         Assert.Equal(0, arena.GetStats().FreePages);
         arena.Validate();
     }

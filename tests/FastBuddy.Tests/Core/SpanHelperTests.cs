@@ -21,7 +21,7 @@ public sealed unsafe class SpanHelperTests
     public void AsSpan_CoversTheWholeBlock()
     {
         using BuddyArena arena = SingleZone(64, maxOrder: 6);
-        void* block = arena.Alloc(3 * Page, Mechanism);
+        void* block = arena.Alloc(3 * Page + 1, Mechanism); // above SmallMax (12 KiB here): a block of 4 pages
 
         Span<byte> span = arena.AsSpan(block);
 
@@ -29,6 +29,25 @@ public sealed unsafe class SpanHelperTests
         Assert.Equal(4 * Page, span.Length);
         span.Fill(0x5A); // the whole block is writable
         arena.Free(block);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void AsSpan_OfAnObject_CoversItsClassSize()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+        void* first = arena.Alloc(1000, Mechanism);
+        void* second = arena.Alloc(1000, Mechanism);
+        Patterns.FillBytes(second, 1024, 0x11);
+
+        Span<byte> span = arena.AsSpan(first);
+
+        Assert.True(Address(span) == first);
+        Assert.Equal(1024, span.Length);
+        span.Fill(0x5A); // the whole class size is writable, and the neighbour is untouched
+        Patterns.AssertAllBytes(second, 1024, 0x11);
+        arena.Free(first);
+        arena.Free(second);
         arena.Validate();
     }
 
@@ -81,15 +100,60 @@ public sealed unsafe class SpanHelperTests
     {
         using BuddyArena arena = SingleZone(64, maxOrder: 6);
 
-        Span<long> values = arena.AllocSpan<long>(1000, Mechanism); // 8000 bytes: an order-1 block
+        Span<long> values = arena.AllocSpan<long>(2000, Mechanism); // 16000 bytes, above SmallMax: an order-2 block
 
-        Assert.Equal(1000, values.Length);
-        Assert.Equal(0, (nint)Address(values) % (2 * Page));
-        Assert.Equal((nuint)(2 * Page), arena.UsableSize(Address(values)));
+        Assert.Equal(2000, values.Length);
+        Assert.Equal(0, (nint)Address(values) % (4 * Page));
+        Assert.Equal((nuint)(4 * Page), arena.UsableSize(Address(values)));
         values.Fill(-1);
         arena.Free(values);
         arena.Validate();
         Assert.Equal(64, arena.GetStats().FreePages);
+    }
+
+    [Fact]
+    public void AllocSpan_OfASmallCount_GivesExactlyCountElements_OnAnObject_ThatFreeOfTheSpanFrees()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+
+        Span<long> values = arena.AllocSpan<long>(100, Mechanism); // 800 bytes: an object of the 832-byte class
+
+        Assert.Equal(100, values.Length);
+        Assert.Equal(0, (nint)Address(values) % 16);
+        Assert.Equal((nuint)832, arena.UsableSize(Address(values)));
+        values.Fill(-1);
+        Assert.Equal(1, arena.GetStats().SlabObjects);
+        arena.Free(values);
+        Assert.Equal(0, arena.GetStats().SlabObjects);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void FreeOfASpanOverAnObject_ChecksItsStartAndItsSizeClass()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+        byte* p = (byte*)arena.Alloc(800, Mechanism); // class 832; the class below is 768
+        void* keep = arena.Alloc(800, Mechanism);     // keeps the slab alive once p is freed
+
+        ArenaState.AssertRejected(arena, FastBuddyStatus.NotABlock, () => arena.Free(new Span<byte>(p + 16, 800)));
+        ArenaState.AssertRejected(arena, FastBuddyStatus.OrderMismatch, () => arena.Free(new Span<byte>(p, 768)));
+        ArenaState.AssertRejected(arena, FastBuddyStatus.OrderMismatch, () => arena.Free(new Span<byte>(p, 833)));
+        arena.Free(new Span<byte>(p, 769)); // any size of the class names the object
+        ArenaState.AssertRejected(arena, FastBuddyStatus.DoubleFree, () => arena.Free(new Span<byte>(p, 800)));
+        arena.Free(keep);
+        Assert.Equal(0, arena.GetStats().SlabObjects);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void AsPageGrid_OfAnObject_IsNotABlock()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+        void* p = arena.Alloc(2 * Page, Mechanism);
+
+        ArenaState.AssertRejected(arena, FastBuddyStatus.NotABlock, () => arena.AsPageGrid(p));
+        arena.Free(p);
+        arena.Validate();
     }
 
     [Theory]
@@ -236,11 +300,11 @@ public sealed unsafe class SpanHelperTests
     {
         using BuddyArena arena = SingleZone(64, maxOrder: 6);
 
-        using (IMemoryOwner<double> owner = arena.Rent<double>(600, Mechanism)) // 4800 bytes: order 1
+        using (IMemoryOwner<double> owner = arena.Rent<double>(1600, Mechanism)) // 12800 bytes, above SmallMax: order 2
         {
-            Assert.Equal(600, owner.Memory.Length);
+            Assert.Equal(1600, owner.Memory.Length);
             owner.Memory.Span.Fill(1.5);
-            Assert.Equal(62, arena.GetStats().FreePages);
+            Assert.Equal(60, arena.GetStats().FreePages);
         }
 
         Assert.Equal(64, arena.GetStats().FreePages);

@@ -84,12 +84,16 @@ internal sealed unsafe class SequenceRunner
     /// Reallocs live block number <paramref name="pick"/> to <paramref name="bytes"/>: 0 frees; a smaller or equal
     /// order stays in place; a larger one grows in place exactly when the block is aligned to the new size and the
     /// pages above it are free, else moves to a new block or, when none exists, fails leaving the block intact.
+    /// A size from 1 to <see cref="BuddyArena.SmallMax"/> would move the block into an object of a slab, outside this
+    /// model of page blocks (the Slab tests cover that move): it is raised to the smallest size above SmallMax.
     /// </summary>
     public void ReallocAt(int pick, nuint bytes)
     {
         Operations++;
         if (Model.Count == 0)
             return;
+        if (bytes != 0 && bytes <= (nuint)Arena.SmallMax)
+            bytes = (nuint)Arena.SmallMax + 1;
         LiveBlock b = Model[pick % Model.Count];
         void* p = (void*)b.Address;
         nuint oldBytes = Arena.BlockBytes(b.Order);
