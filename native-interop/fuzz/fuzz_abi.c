@@ -3,14 +3,17 @@
  *
  * Each input builds a small arena (one or two zones, 128 pages of 4 KiB, orders 0..5, no background reclaim, so
  * every callback runs inside a call of this thread), then reads one operation per byte group: page, zonelist,
- * byte (blocks, and above the largest block runs of largest blocks) and bulk allocations, realloc, frees, usable
- * size, ownership, the page cache with a C owner (add, touch, mark dirty, remove; writeback/evict checked against
- * the model), fb_balance, and bad frees (double, interior, misaligned, wrong order, foreign, of a cached page, bulk
- * frees with one bad entry). A shadow model holds every
+ * byte (objects, blocks, and above the largest block runs of largest blocks) and bulk allocations, realloc, frees,
+ * usable size, ownership, the page cache with a C owner (add, touch, mark dirty, remove; writeback/evict checked
+ * against the model), fb_balance, and bad frees (double, interior, misaligned, wrong order, foreign, of a cached
+ * page, bulk frees with one bad entry). A shadow model holds every
  * live block; after each call the harness checks the returned status against the model, that live blocks never
- * overlap, and that free + parked + live pages = total. Every block is filled with a pattern from its id, checked
- * before it is freed and every CHECK_EVERY calls; fb_validate runs every CHECK_EVERY calls and at the end, when
- * everything is freed and the arena must be whole again.
+ * overlap, and that free + parked + slab + live pages = total. Byte requests up to fb_small_max() are objects of
+ * their size class (the model computes the class on its own: 8-byte steps to 64, then 8 classes per doubling),
+ * aligned to 16 bytes or, for odd multiples of 8, to 8, and counted by the slab statistics; larger ones are page
+ * blocks (runs above the largest block). Every block is filled with a pattern from its id, checked before it is freed and every CHECK_EVERY
+ * calls; fb_validate runs every CHECK_EVERY calls and at the end, when everything is freed and fb_trim has given
+ * every slab back, the arena must be whole again.
  *
  * The library is NativeAOT code and is not instrumented: libFuzzer's coverage comes from this harness's own
  * branches (which statuses and model states a sequence reached). Any disagreement with the model aborts, so the
@@ -28,17 +31,18 @@
 
 #define PAGE 4096u
 #define MAX_ORDER 6u
-#define MAX_LIVE 512
+#define MAX_LIVE 2048
 #define RECENT 16
 #define CHECK_EVERY 16
 
-enum kind { K_PAGES, K_BYTES };
+enum kind { K_PAGES, K_BYTES, K_OBJECT };
 
 typedef struct block {
     uint8_t* p;
-    uint32_t order;
+    uint32_t order;          /* 0 for an object */
     enum kind kind;
     size_t size;     /* bytes whose contents the host cares about (requested size, or the whole block) */
+    size_t size_class; /* an object's class size (its usable size) */
     uint64_t id;
     int cached;
     uint32_t run;    /* 0 for a block; else a run of this many largest blocks (fb_alloc above the largest block) */
@@ -56,10 +60,12 @@ static struct model {
     uint64_t next_id;
     uint8_t* recent[RECENT]; /* heads freed lately, for double frees */
     uint32_t recent_order[RECENT];
+    enum kind recent_kind[RECENT];
     int recent_next;
     int writeback_clean;     /* what the owner's writeback answers */
     int zones;
     long long total_pages;
+    size_t small_max;        /* fb_small_max: byte requests up to it are objects */
     size_t max_alloc;        /* the largest fb_alloc size: the largest zone's whole largest blocks */
     long calls;
     int in_callback_call;    /* a call during which callbacks may run */
@@ -90,9 +96,23 @@ static uint16_t next16(input* in) { uint16_t lo = next(in); return (uint16_t)(lo
 
 static uint64_t pattern(uint64_t id, size_t word) { return (id * 0x9E3779B97F4A7C15ull) ^ (word * 0x100000001b3ull); }
 
+/* The size class of an object request (1 .. small_max): 8-byte steps up to 64, then 8 classes per doubling. */
+static size_t class_size(size_t bytes)
+{
+    size_t s = bytes - 1;
+    if (s < 64)
+        return ((s >> 3) + 1) << 3;
+    unsigned top = 63u - (unsigned)__builtin_clzll((unsigned long long)s);
+    size_t step = (size_t)1 << (top - 3);
+    return (s & ~(step - 1)) + step;
+}
+
 static size_t largest_block(void) { return (size_t)PAGE << (MAX_ORDER - 1); }
 
-static size_t block_bytes(const block* b) { return b->run ? b->run * largest_block() : (size_t)PAGE << b->order; }
+static size_t block_bytes(const block* b)
+{
+    return b->kind == K_OBJECT ? b->size_class : b->run ? b->run * largest_block() : (size_t)PAGE << b->order;
+}
 
 static void fill(block* b)
 {
@@ -115,6 +135,18 @@ static void check_block(const block* b, const char* when) { check_prefix(b->p, b
 
 /* ------------------------------------------------------------------ the model */
 
+/* The order of the block for `bytes`; a run (above the largest block) is made of blocks of the top order. */
+static uint32_t order_of_bytes(size_t bytes)
+{
+    uint32_t order = 0;
+    while (((size_t)PAGE << order) < bytes && order < MAX_ORDER - 1)
+        order++;
+    return order;
+}
+
+/* 0 for a size a block holds; else the run's length in largest blocks. */
+static uint32_t run_of_bytes(size_t bytes) { return bytes > largest_block() ? (uint32_t)((bytes - 1) / largest_block() + 1) : 0; }
+
 static int find_head(const void* p)
 {
     for (int i = 0; i < m.count; i++)
@@ -136,7 +168,8 @@ static long long live_pages(void)
 {
     long long pages = 0;
     for (int i = 0; i < m.count; i++)
-        pages += (long long)(block_bytes(&m.live[i]) / PAGE);
+        if (m.live[i].kind != K_OBJECT)
+            pages += (long long)(block_bytes(&m.live[i]) / PAGE);
     return pages;
 }
 
@@ -148,28 +181,27 @@ static int cached_count(void)
     return n;
 }
 
-/*
- * A new block (or run of `run` largest blocks) from the arena: aligned, owned, overlapping no live block; zeroed if
- * asked; then filled.
- */
-static void adopt(void* p, uint32_t order, uint32_t run, enum kind kind, size_t size, int zeroed)
+/* A new block (or run of `run` largest blocks, or object of class size_class) from the arena: aligned, owned,
+   overlapping no live block; zeroed if asked; then filled. */
+static void adopt_sized(void* p, uint32_t order, uint32_t run, enum kind kind, size_t size, size_t size_class, int zeroed)
 {
     uintptr_t a = (uintptr_t)p;
-    if (a % ((uintptr_t)PAGE << order) != 0)
-        FAIL("block %p of order %u is not aligned to its size", p, order);
+    block shape = { .order = order, .kind = kind, .size_class = size_class, .run = run };
+    size_t bytes = block_bytes(&shape);
+    uintptr_t align = kind != K_OBJECT ? (uintptr_t)PAGE << order : (size_class & 15) != 0 ? 8 : 16;
+    if (a % align != 0)
+        FAIL("block %p of %zu bytes is not aligned to %zu", p, bytes, (size_t)align);
     if (fb_owns(m.arena, p) != 1)
         FAIL("fb_owns says the arena does not own its own block %p", p);
-    block fresh = { (uint8_t*)p, order, kind, size, m.next_id + 1, 0, run };
     for (int i = 0; i < m.count; i++) {
         uint8_t* s = m.live[i].p;
-        if ((uint8_t*)p < s + block_bytes(&m.live[i]) && s < (uint8_t*)p + block_bytes(&fresh))
-            FAIL("block %p (order %u) overlaps live block %p (order %u)", p, order, (void*)s, m.live[i].order);
+        if ((uint8_t*)p < s + block_bytes(&m.live[i]) && s < (uint8_t*)p + bytes)
+            FAIL("block %p (%zu bytes) overlaps live block %p (%zu bytes)", p, bytes, (void*)s, block_bytes(&m.live[i]));
     }
     if (m.count == MAX_LIVE)
         FAIL("more than %d live blocks in an arena of %lld pages", MAX_LIVE, m.total_pages);
     block* b = &m.live[m.count++];
-    *b = fresh;
-    m.next_id++;
+    *b = (block){ (uint8_t*)p, order, kind, size, size_class, ++m.next_id, 0, run };
     if (zeroed) {
         const uint64_t* w = (const uint64_t*)p;
         for (size_t i = 0; i < block_bytes(b) / 8; i++)
@@ -179,10 +211,25 @@ static void adopt(void* p, uint32_t order, uint32_t run, enum kind kind, size_t 
     fill(b);
 }
 
+static void adopt(void* p, uint32_t order, enum kind kind, size_t size, int zeroed)
+{
+    adopt_sized(p, order, 0, kind, size, 0, zeroed);
+}
+
+/* What fb_alloc / fb_realloc of `bytes` (in range) must have returned: an object up to small_max, else a block. */
+static void adopt_bytes(void* p, size_t bytes, int zeroed)
+{
+    if (bytes <= m.small_max)
+        adopt_sized(p, 0, 0, K_OBJECT, bytes, class_size(bytes), zeroed);
+    else
+        adopt_sized(p, order_of_bytes(bytes), run_of_bytes(bytes), K_BYTES, bytes, 0, zeroed);
+}
+
 static void forget(int i)
 {
     m.recent[m.recent_next] = m.live[i].p;
     m.recent_order[m.recent_next] = m.live[i].order;
+    m.recent_kind[m.recent_next] = m.live[i].kind;
     m.recent_next = (m.recent_next + 1) % RECENT;
     m.live[i] = m.live[--m.count];
 }
@@ -193,9 +240,18 @@ static void check_accounting(void)
     EXPECT_STATUS(fb_get_stats(m.arena, &s), FB_OK);
     if (s.total_pages != m.total_pages)
         FAIL("total_pages %lld, expected %lld", (long long)s.total_pages, m.total_pages);
-    if (s.free_pages + s.per_cpu_pages + live_pages() != s.total_pages)
-        FAIL("free %lld + parked %lld + live %lld != total %lld", (long long)s.free_pages,
-             (long long)s.per_cpu_pages, live_pages(), (long long)s.total_pages);
+    if (s.free_pages + s.per_cpu_pages + s.slab_pages + live_pages() != s.total_pages)
+        FAIL("free %lld + parked %lld + slab %lld + live %lld != total %lld", (long long)s.free_pages,
+             (long long)s.per_cpu_pages, (long long)s.slab_pages, live_pages(), (long long)s.total_pages);
+    long long objects = 0, object_bytes = 0;
+    for (int i = 0; i < m.count; i++)
+        if (m.live[i].kind == K_OBJECT) {
+            objects++;
+            object_bytes += (long long)m.live[i].size_class;
+        }
+    if (s.slab_objects != objects || s.slab_object_bytes != object_bytes)
+        FAIL("the arena has %lld objects (%lld bytes), the model %lld (%lld bytes)", (long long)s.slab_objects,
+             (long long)s.slab_object_bytes, objects, object_bytes);
     long long cached = s.active_pages + s.inactive_dirty_pages + s.inactive_clean_pages;
     if (cached != cached_count())
         FAIL("the arena has %lld cached pages, the model %d", cached, cached_count());
@@ -270,7 +326,7 @@ static void op_alloc_pages(input* in, int zonelist_call)
     if (bad)
         FAIL("an out-of-range allocation (order %u, zonelist %u) succeeded", order, zl);
     EXPECT_STATUS(fb_last_error(), FB_OK);
-    adopt(p, order, 0, K_PAGES, (size_t)PAGE << order, (flags & FB_ZERO) != 0);
+    adopt(p, order, K_PAGES, (size_t)PAGE << order, (flags & FB_ZERO) != 0);
 }
 
 static void op_alloc_bad_flags(input* in)
@@ -293,21 +349,7 @@ static size_t byte_size(input* in)
     }
 }
 
-/* The order of the block for `bytes`; a run (above the largest block) is made of blocks of the top order. */
-static uint32_t order_of_bytes(size_t bytes)
-{
-    uint32_t order = 0;
-    while (((size_t)PAGE << order) < bytes && order < MAX_ORDER - 1)
-        order++;
-    return order;
-}
-
-/* 0 for a size a block holds; else the run's length in largest blocks. */
-static uint32_t run_of_bytes(size_t bytes) { return bytes > largest_block() ? (uint32_t)((bytes - 1) / largest_block() + 1) : 0; }
-
 static int bytes_in_range(size_t bytes) { return bytes >= 1 && bytes <= m.max_alloc; }
-
-static void adopt_bytes(void* p, size_t bytes, int zeroed) { adopt(p, order_of_bytes(bytes), run_of_bytes(bytes), K_BYTES, bytes, zeroed); }
 
 static void op_alloc_bytes(input* in)
 {
@@ -325,9 +367,10 @@ static void op_alloc_bytes(input* in)
     }
     if (!bytes_in_range(bytes))
         FAIL("fb_alloc of %zu bytes succeeded", bytes);
-    block shape = { .order = order_of_bytes(bytes), .run = run_of_bytes(bytes) };
-    if (fb_usable_size(m.arena, p) != block_bytes(&shape))
-        FAIL("fb_alloc(%zu): usable size %zu, expected %zu", bytes, fb_usable_size(m.arena, p), block_bytes(&shape));
+    block shape = { .order = order_of_bytes(bytes), .kind = K_BYTES, .run = run_of_bytes(bytes) };
+    size_t usable = bytes <= m.small_max ? class_size(bytes) : block_bytes(&shape);
+    if (fb_usable_size(m.arena, p) != usable)
+        FAIL("fb_alloc(%zu): usable size %zu, expected %zu", bytes, fb_usable_size(m.arena, p), usable);
     adopt_bytes(p, bytes, (flags & FB_ZERO) != 0);
 }
 
@@ -378,6 +421,9 @@ static void op_realloc(input* in)
     check_prefix(q, old.id, kept, "realloc");
     forget(i);
     adopt_bytes(q, bytes, 0);
+    if (fb_usable_size(m.arena, q) != block_bytes(&m.live[m.count - 1]))
+        FAIL("fb_realloc to %zu bytes: usable size %zu, expected %zu", bytes, fb_usable_size(m.arena, q),
+             block_bytes(&m.live[m.count - 1]));
 }
 
 static void op_realloc_bad_flags(input* in)
@@ -404,7 +450,8 @@ static void op_free(input* in, int byte_api)
     check_block(b, "free");
     /* a run is freed whole (fb_free); fb_free_pages of its head as one block is a wrong order */
     int want = b->cached ? FB_ERR_BUSY : b->run && !byte_api ? FB_ERR_ORDER_MISMATCH : FB_OK;
-    EXPECT_STATUS(byte_api ? fb_free(m.arena, b->p) : fb_free_pages(m.arena, b->p, b->order), want);
+    /* objects go back through fb_free only (fb_free_pages of an object is a bad free, op_bad_free) */
+    EXPECT_STATUS(byte_api || b->kind == K_OBJECT ? fb_free(m.arena, b->p) : fb_free_pages(m.arena, b->p, b->order), want);
     if (want == FB_OK)
         forget(i);
 }
@@ -418,8 +465,13 @@ static void op_usable_size(input* in)
         int busy = m.live[i].cached && got == 0 && fb_last_error() == FB_ERR_BUSY;
         if (got != block_bytes(&m.live[i]) && !busy)
             FAIL("fb_usable_size %zu, expected %zu", got, block_bytes(&m.live[i]));
-        if (m.live[i].order > 0 && fb_usable_size(m.arena, m.live[i].p + PAGE) != 0)
+        if (m.live[i].kind != K_OBJECT && m.live[i].order > 0 && fb_usable_size(m.arena, m.live[i].p + PAGE) != 0)
             FAIL("fb_usable_size of an interior page is not 0");
+        if (m.live[i].kind == K_OBJECT) {
+            if (fb_usable_size(m.arena, m.live[i].p + 1) != 0)
+                FAIL("fb_usable_size of a misaligned object pointer is not 0");
+            EXPECT_STATUS(fb_last_error(), FB_ERR_NOT_A_BLOCK);
+        }
     }
     int local = 0;
     if (fb_usable_size(m.arena, &local) != 0 || fb_owns(m.arena, &local) != 0)
@@ -437,7 +489,7 @@ static void op_bulk(input* in)
     if (got > want)
         FAIL("fb_alloc_pages_bulk returned %zu of %zu", got, want);
     for (size_t k = 0; k < got; k++)
-        adopt(pages[k], 0, 0, K_PAGES, PAGE, 0);
+        adopt(pages[k], 0, K_PAGES, PAGE, 0);
     if (got > 0 && (next(in) & 1)) {
         /* give the same pages back at once */
         EXPECT_STATUS(fb_free_pages_bulk(m.arena, (void* const*)pages, got), FB_OK);
@@ -452,7 +504,7 @@ static void op_bulk_bad(input* in)
     void* pages[9];
     size_t n = 0;
     for (int i = 0; i < m.count && n < 8; i++)
-        if (m.live[i].order == 0 && !m.live[i].cached)
+        if (m.live[i].order == 0 && !m.live[i].cached && m.live[i].kind != K_OBJECT)
             pages[n++] = m.live[i].p;
     int local;
     int variant = next(in) % 4;
@@ -467,12 +519,12 @@ static void op_bulk_bad(input* in)
     } else {
         int j = -1;
         for (int i = 0; i < m.count; i++)
-            if (variant == 2 ? m.live[i].cached : m.live[i].order > 0)
+            if (variant == 2 ? m.live[i].cached : m.live[i].order > 0 || m.live[i].kind == K_OBJECT)
                 j = i;
         if (j < 0)
             return;
         pages[n] = m.live[j].p;
-        expected[0] = variant == 2 ? FB_ERR_BUSY : FB_ERR_ORDER_MISMATCH;
+        expected[0] = variant == 2 ? FB_ERR_BUSY : m.live[j].kind == K_OBJECT ? FB_ERR_NOT_A_BLOCK : FB_ERR_ORDER_MISMATCH;
     }
     int got = fb_free_pages_bulk(m.arena, (void* const*)pages, n + 1);
     if (got != expected[0] && got != expected[1])
@@ -488,7 +540,7 @@ static void op_cache_add(input* in)
         return;
     block* b = &m.live[i];
     int dirty = next(in) & 1;
-    int want = b->cached ? FB_ERR_BUSY : b->order != 0 ? FB_ERR_ORDER_MISMATCH : FB_OK;
+    int want = b->cached ? FB_ERR_BUSY : b->kind == K_OBJECT ? FB_ERR_NOT_A_BLOCK : b->order != 0 ? FB_ERR_ORDER_MISMATCH : FB_OK;
     int got = fb_cache_add(m.arena, b->p, &owner_ops, &owner_ctx, dirty);
     if (want == FB_OK ? got != FB_OK : got == FB_OK)
         FAIL("fb_cache_add of a block of order %u (cached %d) returned %d (%s)", b->order, b->cached, got, fb_strerror(got));
@@ -518,6 +570,29 @@ static void op_cache_call(input* in)
     }
 }
 
+/* Bad frees of a live object: inside it (never an object start), through fb_free_pages, with any order. */
+static void bad_object_free(input* in, block* b, int variant)
+{
+    switch (variant) {
+    case 2: /* misaligned: objects start at multiples of 8 */
+        EXPECT_STATUS(fb_free(m.arena, b->p + 1 + next(in) % 7), FB_ERR_NOT_A_BLOCK);
+        break;
+    case 3: /* interior, 8-aligned */
+        if (b->size_class > 8)
+            EXPECT_STATUS(fb_free(m.arena, b->p + 8 * (1 + next(in) % (b->size_class / 8 - 1))), FB_ERR_NOT_A_BLOCK);
+        break;
+    case 4: { /* an object is not a block of pages, of any order in range */
+        uint32_t o = next(in) % (MAX_ORDER + 2);
+        EXPECT_STATUS(fb_free_pages(m.arena, b->p, o), o >= MAX_ORDER ? FB_ERR_INVALID_ARGUMENT : FB_ERR_NOT_A_BLOCK);
+        break;
+    }
+    default:
+        EXPECT_STATUS(fb_free_pages(m.arena, b->p, 0), FB_ERR_NOT_A_BLOCK);
+        break;
+    }
+    check_block(b, "refused object free");
+}
+
 static void op_bad_free(input* in)
 {
     int variant = next(in) % 7;
@@ -533,7 +608,7 @@ static void op_bad_free(input* in)
         uint8_t* p = m.recent[r];
         if (p == NULL || find_containing(p) >= 0)
             return;
-        int got = fb_free_pages(m.arena, p, m.recent_order[r]);
+        int got = m.recent_kind[r] == K_OBJECT ? fb_free(m.arena, p) : fb_free_pages(m.arena, p, m.recent_order[r]);
         if (got != FB_ERR_DOUBLE_FREE && got != FB_ERR_NOT_A_BLOCK)
             FAIL("a double free of %p returned %d (%s)", (void*)p, got, fb_strerror(got));
         return;
@@ -541,6 +616,10 @@ static void op_bad_free(input* in)
     if (i < 0)
         return;
     block* b = &m.live[i];
+    if (b->kind == K_OBJECT) {
+        bad_object_free(in, b, variant);
+        return;
+    }
     switch (variant) {
     case 2: /* misaligned */
         EXPECT_STATUS(fb_free_pages(m.arena, b->p + 1 + next(in) % (PAGE - 1), b->order), FB_ERR_NOT_A_BLOCK);
@@ -605,7 +684,10 @@ static void setup(uint8_t config)
     m.arena = NULL;
     EXPECT_STATUS(fb_arena_create(&o, &m.arena), FB_OK);
     m.total_pages = 128;
+    m.small_max = fb_small_max(m.arena);
     m.max_alloc = (m.zones == 2 ? 3 : 4) * largest_block(); /* Normal: 96 pages, or 128 */
+    if (m.small_max == 0 || m.small_max > (size_t)PAGE << (MAX_ORDER - 1))
+        FAIL("fb_small_max is %zu", m.small_max);
     m.count = 0;
     m.next_id = 0;
     m.recent_next = 0;
@@ -625,11 +707,15 @@ static void teardown(void)
         EXPECT_STATUS(fb_free(m.arena, b->p), FB_OK);
         m.count--;
     }
-    EXPECT_STATUS(fb_validate(m.arena), FB_OK); /* drains the per-CPU lists */
+    EXPECT_STATUS(fb_validate(m.arena), FB_OK); /* drains the per-CPU lists, keeps a few spare slabs */
+    if (fb_trim(m.arena) < 0)                    /* every empty slab back to the buddy system */
+        FAIL("fb_trim failed");
+    EXPECT_STATUS(fb_validate(m.arena), FB_OK);
     fb_stats s = { .struct_size = sizeof s };
     EXPECT_STATUS(fb_get_stats(m.arena, &s), FB_OK);
-    if (s.free_pages != s.total_pages)
-        FAIL("after freeing everything, %lld of %lld pages are free", (long long)s.free_pages, (long long)s.total_pages);
+    if (s.free_pages != s.total_pages || s.slab_pages != 0 || s.slab_objects != 0)
+        FAIL("after freeing everything and fb_trim, %lld of %lld pages are free (%lld slab pages, %lld objects)",
+             (long long)s.free_pages, (long long)s.total_pages, (long long)s.slab_pages, (long long)s.slab_objects);
     EXPECT_STATUS(fb_arena_destroy(m.arena), FB_OK);
     m.arena = NULL;
 }

@@ -621,8 +621,9 @@ static inline void* fb__alloc_inline(fb_arena* arena, size_t bytes, uint32_t fla
     if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena && bytes - 1 < FB__SMALL_MAX
                          && (flags & ~FB__FAST_FLAGS) == 0, 1)) {
         fb__enter(m);
-        fb__slab* s = fb__current(m)[fb__size_class(bytes)];
-        if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && s != NULL) {
+        /* The current slab is read only after the drain word: a drain that released it lowered the word last. */
+        fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 ? fb__current(m)[fb__size_class(bytes)] : NULL;
+        if (s != NULL) {
             int32_t w = s->cursor;
             uint64_t bits = __atomic_load_n(&s->free[w], __ATOMIC_RELAXED);
             if (__builtin_expect(bits != 0, 1)) {
@@ -646,7 +647,7 @@ static inline int fb__free_object(fb_magazine* m, int32_t id, const void* p)
     fb__enter(m);
     /* The table is read only after the drain word: fb_arena_destroy nulls it before it lowers that word. */
     fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && m->slabs != NULL ? m->slabs + id : NULL;
-    if (s != NULL && s->owner == (int32_t)(uint32_t)m->head_tag) {
+    if (s != NULL && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == (int32_t)(uint32_t)m->head_tag) {
         int64_t index = fb__object_index(s, p);
         if (index >= 0) {
             int32_t w = (int32_t)(index >> 6);

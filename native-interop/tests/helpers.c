@@ -116,3 +116,14 @@ int fbt_under_valgrind(void)
     const char* v = getenv("FBT_VALGRIND");
     return v != NULL && v[0] != '\0' && v[0] != '0';
 }
+
+void fbt_check_trimmed(fb_arena* a, int64_t expected_free, const char* file, int line)
+{
+    int64_t trimmed = fb_trim(a);
+    if (trimmed < 0)
+        fbt_fail_status(file, line, "fb_trim(a)", (int)-trimmed, FB_OK);
+    fbt_check_arena(a, expected_free, file, line);
+    fb_stats s = fbt_stats(a);
+    if (expected_free == s.total_pages && (s.slab_pages != 0 || s.slab_objects != 0))
+        fbt_fail_eq(file, line, "slab_pages + slab_objects", "0", s.slab_pages + s.slab_objects, 0);
+}

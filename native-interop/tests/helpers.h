@@ -32,6 +32,11 @@ fb_zone_stats fbt_zone_stats(fb_arena* a, uint32_t zone);
 void fbt_check_arena(fb_arena* a, int64_t expected_free, const char* file, int line);
 #define CHECK_ARENA(a, expected_free) fbt_check_arena((a), (expected_free), __FILE__, __LINE__)
 
+/* fb_trim (every magazine drained, every empty slab given back; checks it succeeds), then CHECK_ARENA, and that no
+   page is left in a slab when expected_free is the whole arena: "everything came back" after objects were used. */
+void fbt_check_trimmed(fb_arena* a, int64_t expected_free, const char* file, int line);
+#define CHECK_TRIMMED(a, expected_free) fbt_check_trimmed((a), (expected_free), __FILE__, __LINE__)
+
 /* Fills n bytes with a pattern derived from seed, and checks it. */
 void fbt_fill(void* p, size_t n, uint32_t seed);
 int fbt_check_fill(const void* p, size_t n, uint32_t seed);

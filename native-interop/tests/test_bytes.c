@@ -21,9 +21,11 @@ FB_TEST(alloc_rounds_up_to_power_of_two_pages)
 {
     fb_arena* a = fbt_arena(16 * MIB);
     REQUIRE(a != NULL);
+    /* above fb_small_max (8 pages at the defaults) a request is a power-of-two block of pages */
+    REQUIRE(fb_small_max(a) == 8 * PAGE);
     struct { size_t bytes, usable; } cases[] = {
-        { 1, PAGE }, { 100, PAGE }, { PAGE, PAGE }, { PAGE + 1, 2 * PAGE }, { 3 * PAGE, 4 * PAGE },
-        { 5 * PAGE - 7, 8 * PAGE }, { 100000, 32 * PAGE }, { 1024 * PAGE, 1024 * PAGE },
+        { 8 * PAGE + 1, 16 * PAGE }, { 9 * PAGE, 16 * PAGE }, { 16 * PAGE, 16 * PAGE }, { 16 * PAGE + 1, 32 * PAGE },
+        { 21 * PAGE - 7, 32 * PAGE }, { 100000, 32 * PAGE }, { 200 * PAGE, 256 * PAGE }, { 1024 * PAGE, 1024 * PAGE },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         void* p = fb_alloc(a, cases[i].bytes, FB_KERNEL);
@@ -74,9 +76,9 @@ FB_TEST(free_knows_the_order)
         CHECK_EQ(fb_usable_size(a, p), (size_t)PAGE << k);
         CHECK_STATUS(fb_free(a, p), FB_OK); /* pages from fb_alloc_pages may go back through fb_free */
     }
-    void* q = fb_alloc(a, 3 * PAGE, FB_KERNEL);
+    void* q = fb_alloc(a, 12 * PAGE, FB_KERNEL); /* above fb_small_max: a block of 16 pages */
     REQUIRE(q != NULL);
-    CHECK_STATUS(fb_free_pages(a, q, 2), FB_OK); /* and the other way round, with the right order */
+    CHECK_STATUS(fb_free_pages(a, q, 4), FB_OK); /* and the other way round, with the right order */
     CHECK_ARENA(a, 1024);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
@@ -87,10 +89,14 @@ FB_TEST(realloc_null_allocates)
     REQUIRE(a != NULL);
     void* p = fb_realloc(a, NULL, 5000, FB_KERNEL);
     REQUIRE(p != NULL);
-    CHECK_EQ(fb_usable_size(a, p), 2 * PAGE);
+    CHECK_EQ(fb_usable_size(a, p), 5120); /* an object of the 5120-byte class, as fb_alloc(5000) */
+    void* big = fb_realloc(a, NULL, 9 * PAGE, FB_KERNEL);
+    REQUIRE(big != NULL);
+    CHECK_EQ(fb_usable_size(a, big), 16 * PAGE); /* a block, as fb_alloc(9 pages) */
     CHECK(fb_realloc(a, NULL, 0, FB_KERNEL) == NULL); /* nothing to do */
     CHECK_STATUS(fb_free(a, p), FB_OK);
-    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_free(a, big), FB_OK);
+    CHECK_TRIMMED(a, 256);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
 
@@ -98,9 +104,9 @@ FB_TEST(realloc_zero_frees)
 {
     fb_arena* a = fbt_arena(1 * MIB);
     REQUIRE(a != NULL);
-    void* p = fb_alloc(a, 3 * PAGE, FB_KERNEL);
+    void* p = fb_alloc(a, 9 * PAGE, FB_KERNEL); /* a block of 16 pages */
     REQUIRE(p != NULL);
-    CHECK_ARENA(a, 252);
+    CHECK_ARENA(a, 240);
     CHECK(fb_realloc(a, p, 0, FB_KERNEL) == NULL);
     CHECK_ARENA(a, 256);
     CHECK_STATUS(fb_free(a, p), FB_ERR_DOUBLE_FREE);
@@ -111,17 +117,17 @@ FB_TEST(realloc_rejects_unknown_flags_even_in_place)
 {
     fb_arena* a = fbt_arena(1 * MIB);
     REQUIRE(a != NULL);
-    char* p = (char*)fb_alloc(a, 4 * PAGE, FB_KERNEL);
+    char* p = (char*)fb_alloc(a, 32 * PAGE, FB_KERNEL);
     REQUIRE(p != NULL);
-    memset(p, 0x5A, 4 * PAGE);
+    memset(p, 0x5A, 32 * PAGE);
     /* shrinking, keeping the size and freeing need no allocation: the flags are still checked first */
-    size_t sizes[] = { 2 * PAGE, 4 * PAGE, 0 };
+    size_t sizes[] = { 16 * PAGE, 32 * PAGE, 0 };
     for (int i = 0; i < 3; i++) {
         CHECK(fb_realloc(a, p, sizes[i], 0x1000u) == NULL);
         CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
-        CHECK_EQ(fb_usable_size(a, p), 4 * PAGE);
+        CHECK_EQ(fb_usable_size(a, p), 32 * PAGE);
     }
-    for (size_t i = 0; i < 4 * PAGE; i++)
+    for (size_t i = 0; i < 32 * PAGE; i++)
         if (p[i] != 0x5A) { CHECK(p[i] == 0x5A); break; }
     CHECK_STATUS(fb_free(a, p), FB_OK);
     CHECK_ARENA(a, 256);
@@ -134,18 +140,21 @@ FB_TEST(realloc_grows_and_keeps_contents)
     REQUIRE(a != NULL);
     void* p = fb_alloc(a, 100, FB_KERNEL);
     REQUIRE(p != NULL);
-    fbt_fill(p, PAGE, 7);
+    size_t kept = 100;
+    fbt_fill(p, kept, 7);
+    /* objects of growing classes, then blocks of pages */
     size_t sizes[] = { PAGE + 1, 5 * PAGE, 40 * PAGE, 200 * PAGE };
-    size_t kept = PAGE;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         void* q = fb_realloc(a, p, sizes[i], FB_KERNEL);
         REQUIRE(q != NULL);
         CHECK(fb_usable_size(a, q) >= sizes[i]);
         CHECK(fbt_check_fill(q, kept, 7) || !"contents lost");
+        kept = sizes[i];
+        fbt_fill(q, kept, 7);
         p = q;
     }
     CHECK_STATUS(fb_free(a, p), FB_OK);
-    CHECK_ARENA(a, 1024);
+    CHECK_TRIMMED(a, 1024);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
 
@@ -153,16 +162,17 @@ FB_TEST(realloc_moves_when_buddy_busy)
 {
     fb_arena* a = fbt_arena(1 * MIB);
     REQUIRE(a != NULL);
-    void* p = fb_alloc_pages(a, 0, FB_KERNEL);
+    /* blocks above fb_small_max: 16 pages growing to 64 */
+    void* p = fb_alloc_pages(a, 4, FB_KERNEL);
     void* neighbours[8];
     for (int i = 0; i < 8; i++)
-        neighbours[i] = fb_alloc_pages(a, 0, FB_KERNEL); /* p's buddies are busy now */
+        neighbours[i] = fb_alloc_pages(a, 4, FB_KERNEL); /* p's buddies are busy now */
     REQUIRE(p != NULL);
-    fbt_fill(p, PAGE, 99);
-    void* q = fb_realloc(a, p, 4 * PAGE, FB_KERNEL);
+    fbt_fill(p, 16 * PAGE, 99);
+    void* q = fb_realloc(a, p, 64 * PAGE, FB_KERNEL);
     REQUIRE(q != NULL);
-    CHECK(fbt_check_fill(q, PAGE, 99));
-    CHECK_EQ(fb_usable_size(a, q), 4 * PAGE);
+    CHECK(fbt_check_fill(q, 16 * PAGE, 99));
+    CHECK_EQ(fb_usable_size(a, q), 64 * PAGE);
     if (q != p)
         CHECK_STATUS(fb_free(a, p), FB_ERR_DOUBLE_FREE); /* the old block went back */
     CHECK_STATUS(fb_free(a, q), FB_OK);
@@ -176,14 +186,15 @@ FB_TEST(realloc_shrinks_in_place)
 {
     fb_arena* a = fbt_arena(1 * MIB);
     REQUIRE(a != NULL);
-    void* p = fb_alloc(a, 16 * PAGE, FB_KERNEL);
+    /* blocks above fb_small_max: 64 pages shrinking to 16 */
+    void* p = fb_alloc(a, 64 * PAGE, FB_KERNEL);
     REQUIRE(p != NULL);
-    fbt_fill(p, 16 * PAGE, 3);
-    void* q = fb_realloc(a, p, PAGE, FB_KERNEL);
+    fbt_fill(p, 64 * PAGE, 3);
+    void* q = fb_realloc(a, p, 16 * PAGE, FB_KERNEL);
     CHECK(q == p);
-    CHECK_EQ(fb_usable_size(a, q), PAGE);
-    CHECK(fbt_check_fill(q, PAGE, 3));
-    CHECK_ARENA(a, 255); /* the tail went back to the free areas */
+    CHECK_EQ(fb_usable_size(a, q), 16 * PAGE);
+    CHECK(fbt_check_fill(q, 16 * PAGE, 3));
+    CHECK_ARENA(a, 240); /* the tail went back to the free areas */
     CHECK_STATUS(fb_free(a, q), FB_OK);
     CHECK_ARENA(a, 256);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
@@ -193,17 +204,29 @@ FB_TEST(realloc_failure_keeps_old_block)
 {
     fb_arena* a = fbt_arena(1 * MIB);
     REQUIRE(a != NULL);
-    void* p = fb_alloc(a, PAGE, FB_KERNEL);
-    REQUIRE(p != NULL);
-    fbt_fill(p, PAGE, 11);
-    CHECK(fb_realloc(a, p, 512 * PAGE, FB_KERNEL) == NULL); /* larger than the zone */
+    void* p = fb_alloc(a, 16 * PAGE, FB_KERNEL);  /* a block */
+    void* obj = fb_alloc(a, 100, FB_KERNEL);     /* and an object */
+    void* hog = fb_alloc_pages(a, 7, FB_KERNEL); /* half the zone: the whole zone cannot be had now */
+    REQUIRE(p != NULL && obj != NULL && hog != NULL);
+    fbt_fill(p, 16 * PAGE, 11);
+    fbt_fill(obj, 100, 12);
+    CHECK(fb_realloc(a, p, 256 * PAGE, FB_KERNEL) == NULL);
     CHECK_EQ(fb_last_error(), FB_ERR_NO_MEMORY);
-    CHECK(fbt_check_fill(p, PAGE, 11));
-    CHECK_EQ(fb_usable_size(a, p), PAGE);
+    CHECK(fbt_check_fill(p, 16 * PAGE, 11));
+    CHECK_EQ(fb_usable_size(a, p), 16 * PAGE);
+    CHECK(fb_realloc(a, obj, 256 * PAGE, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_NO_MEMORY);
+    CHECK(fbt_check_fill(obj, 100, 12));
+    CHECK_EQ(fb_usable_size(a, obj), 104);
     CHECK(fb_realloc(a, p, SIZE_MAX, FB_KERNEL) == NULL);
     CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK(fb_realloc(a, obj, SIZE_MAX, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    CHECK(fbt_check_fill(obj, 100, 12));
     CHECK_STATUS(fb_free(a, p), FB_OK);
-    CHECK_ARENA(a, 256);
+    CHECK_STATUS(fb_free(a, obj), FB_OK);
+    CHECK_STATUS(fb_free_pages(a, hog, 7), FB_OK);
+    CHECK_TRIMMED(a, 256);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
 
@@ -211,7 +234,7 @@ FB_TEST(realloc_bad_pointers)
 {
     fb_arena* a = fbt_arena(1 * MIB);
     REQUIRE(a != NULL);
-    char* p = (char*)fb_alloc(a, 2 * PAGE, FB_KERNEL);
+    char* p = (char*)fb_alloc(a, 16 * PAGE, FB_KERNEL); /* a block (objects: test_objects.c) */
     REQUIRE(p != NULL);
     int local;
     CHECK(fb_realloc(a, &local, PAGE, FB_KERNEL) == NULL);
@@ -248,19 +271,23 @@ FB_TEST(zero_flag_realloc_zeroes_the_growth)
 {
     fb_arena* a = fbt_arena(1 * MIB);
     REQUIRE(a != NULL);
-    /* dirty the whole zone first */
-    void* all = fb_alloc_pages(a, 7, FB_KERNEL);
-    REQUIRE(all != NULL);
-    memset(all, 0x77, 128 * PAGE);
-    CHECK_STATUS(fb_free_pages(a, all, 7), FB_OK);
+    /* dirty every block of 16 pages the zone gives first */
+    void* dirty[16];
+    int n = 0;
+    while (n < 16 && (dirty[n] = fb_alloc_pages(a, 4, FB_ATOMIC)) != NULL)
+        memset(dirty[n++], 0x77, 16 * PAGE);
+    CHECK(n >= 12);
+    while (n > 0)
+        CHECK_STATUS(fb_free_pages(a, dirty[--n], 4), FB_OK);
 
-    unsigned char* p = (unsigned char*)fb_alloc(a, PAGE, FB_KERNEL | FB_ZERO);
+    /* blocks above fb_small_max: 16 pages growing to 64 */
+    unsigned char* p = (unsigned char*)fb_alloc(a, 16 * PAGE, FB_KERNEL | FB_ZERO);
     REQUIRE(p != NULL);
-    memset(p, 0x11, PAGE);
-    unsigned char* q = (unsigned char*)fb_realloc(a, p, 8 * PAGE, FB_KERNEL | FB_ZERO);
+    memset(p, 0x11, 16 * PAGE);
+    unsigned char* q = (unsigned char*)fb_realloc(a, p, 64 * PAGE, FB_KERNEL | FB_ZERO);
     REQUIRE(q != NULL);
-    CHECK(all_bytes(q, PAGE, 0x11));
-    CHECK(all_bytes(q + PAGE, 7 * PAGE, 0));
+    CHECK(all_bytes(q, 16 * PAGE, 0x11));
+    CHECK(all_bytes(q + 16 * PAGE, 48 * PAGE, 0));
     CHECK_STATUS(fb_free(a, q), FB_OK);
     CHECK_ARENA(a, 256);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
@@ -295,7 +322,7 @@ FB_TEST(byte_api_mixed_workload)
             CHECK_STATUS(fb_free(a, p[i]), FB_OK);
         }
     }
-    CHECK_ARENA(a, 2048);
+    CHECK_TRIMMED(a, 2048);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
 

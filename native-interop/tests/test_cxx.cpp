@@ -48,8 +48,12 @@ FB_TEST(cxx_header_and_basic_calls)
     }
     void* bytes = fb_alloc(arena.get(), 10000, FB_KERNEL);
     REQUIRE(bytes != nullptr);
-    CHECK_EQ(fb_usable_size(arena.get(), bytes), 16384);
+    CHECK_EQ(fb_usable_size(arena.get(), bytes), 10240); // an object of its size class
     CHECK_STATUS(fb_free(arena.get(), bytes), FB_OK);
+    void* block = fb_alloc(arena.get(), 40000, FB_KERNEL);
+    REQUIRE(block != nullptr);
+    CHECK_EQ(fb_usable_size(arena.get(), block), 65536); // above fb_small_max: a block of pages
+    CHECK_STATUS(fb_free(arena.get(), block), FB_OK);
     for (std::uint32_t k = 0; k < 5; k++)
         CHECK_STATUS(fb_free_pages(arena.get(), blocks[k], k), FB_OK);
     CHECK_STATUS(fb_free_pages(arena.get(), blocks[0], 0), FB_ERR_DOUBLE_FREE);
@@ -63,11 +67,13 @@ FB_TEST(cxx_header_and_basic_calls)
     CHECK_STATUS(fb_cache_remove(arena.get(), page), FB_OK);
     CHECK_STATUS(fb_free_pages(arena.get(), page, 0), FB_OK);
 
+    CHECK(fb_trim(arena.get()) >= 0); // the slab of the object goes back too
     fb_stats s{};
     s.struct_size = sizeof s;
     CHECK_STATUS(fb_get_stats(arena.get(), &s), FB_OK);
     CHECK_EQ(s.total_pages, 256);
     CHECK_EQ(s.free_pages + s.per_cpu_pages, 256);
+    CHECK_EQ(s.slab_pages, 0);
     fb_zone_stats z{};
     z.struct_size = sizeof z;
     CHECK_STATUS(fb_get_zone_stats(arena.get(), 0, &z), FB_OK);

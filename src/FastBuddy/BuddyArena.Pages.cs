@@ -1,4 +1,5 @@
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 using FastBuddy.PerThread;
 
 namespace FastBuddy;
@@ -41,6 +42,7 @@ public sealed unsafe partial class BuddyArena
             ThrowHelper.ThrowUnknownFlags(flags);
         using InFlight call = Enter();
         void* block = Policy.Allocate(order, flags, _zonelists[zonelist]);
+        SchedulePoints.Reach(SchedulePoints.AllocationTaken);
         if (block != null && (flags & AllocFlags.Zero) != 0)
             Platform.ArenaMemory.Zero(block, (nuint)1 << (_pageShift + order));
         return block;

@@ -162,7 +162,11 @@ public sealed unsafe partial class BuddyArena : IDisposable
         int mine = t_inFlightArena == this ? t_inFlightDepth : 0;
         SpinWait spin = default;
         while (Volatile.Read(ref _inFlight) > mine)
+        {
+            SchedulePoints.Spin(SchedulePoints.DisposeWaitingCalls);
             spin.SpinOnce(sleep1Threshold: 20);
+        }
+        SchedulePoints.Reach(SchedulePoints.DisposeReleasing);
         foreach (Zone zone in _zones)
         {
             lock (zone.Lock)

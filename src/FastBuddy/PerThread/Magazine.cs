@@ -152,8 +152,9 @@ internal unsafe struct Magazine
     {
         Volatile.Write(ref m->InUse, 1);
         void* p = null;
-        SlabHeader* s = Current(m)[cls];
-        if (Volatile.Read(ref m->DrainRequested) == 0 && s != null)
+        // The current slab is read only after the drain word: a drain that released it has lowered the word last.
+        SlabHeader* s = Volatile.Read(ref m->DrainRequested) == 0 ? Current(m)[cls] : null;
+        if (s != null)
         {
             int w = s->Cursor;
             ulong bits = s->Free[w];

@@ -54,9 +54,10 @@ internal sealed unsafe class OwnedSlabs
 
     /// <summary>
     /// Drain: lets every slab of the magazine go (current and listed) to its class's pool, where empty ones become
-    /// spares or go back to the buddy system. Returns the pages that went back.
+    /// spares or go back to the buddy system (an exited thread's, <paramref name="keepSpares"/> false, all go back).
+    /// Returns the pages that went back.
     /// </summary>
-    public long ReleaseAll(Magazine* m)
+    public long ReleaseAll(Magazine* m, bool keepSpares)
     {
         long released = 0;
         SlabHeader** current = Magazine.Current(m);
@@ -66,10 +67,10 @@ internal sealed unsafe class OwnedSlabs
             if (s != null)
             {
                 current[cls] = null;
-                released += _caches.Of(s).Release(s);
+                released += _caches.Of(s).Release(s, keepSpares);
             }
             while ((s = TakeNext(m, cls)) != null)
-                released += _caches.Of(s).Release(s);
+                released += _caches.Of(s).Release(s, keepSpares);
         }
         return released;
     }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 using System.Runtime.InteropServices;
 using FastBuddy.Platform;
 
@@ -211,6 +212,7 @@ internal sealed unsafe class ThreadMagazines
     public bool Enter(Magazine* m)
     {
         Volatile.Write(ref m->InUse, 1);
+        SchedulePoints.Reach(SchedulePoints.OwnerEntering);
         if (Volatile.Read(ref m->DrainRequested) != 0)
             StepAside(m);
         if (m->ArenaKey == Key)
@@ -233,7 +235,7 @@ internal sealed unsafe class ThreadMagazines
             MagazineHandle? h = (uint)slot < (uint)_bySlot.Length ? Volatile.Read(ref _bySlot[slot]) : null;
             if (h is not null)
             {
-                lock (h.DrainLock) { }
+                lock (SchedulePoints.Taking(SchedulePoints.OwnerSteppingAside, h.DrainLock)) { }
             }
             else
                 Thread.Yield();
@@ -297,6 +299,7 @@ internal sealed unsafe class ThreadMagazines
         }
         if (taken == 0)
             return -1;
+        SchedulePoints.Reach(SchedulePoints.OwnerRefilled);
         PageDescriptor.TagOf(ref zone.Desc[pieces[0]]) = headTag;
         uint* slots = Magazine.Slots(m) + list->Offset;
         for (int i = taken - 1; i >= 1; i--)
@@ -332,6 +335,7 @@ internal sealed unsafe class ThreadMagazines
     /// </summary>
     public bool Park(Magazine* m, Zone zone, int page, int order, out int spilled)
     {
+        SchedulePoints.Reach(SchedulePoints.OwnerParking);
         int zi = SlotOf(zone);
         MagazineList* list = Magazine.List(m, zi, order);
         spilled = 0;
@@ -396,6 +400,7 @@ internal sealed unsafe class ThreadMagazines
             for (int i = 0; i < n; i++)
                 zone.FreeBlock((int)slots[i], order);
         }
+        SchedulePoints.Reach(SchedulePoints.ListGivenBack);
         int rest = list->Count - n;
         Buffer.MemoryCopy(slots + n, slots, (long)rest * sizeof(uint), (long)rest * sizeof(uint));
         list->Count = (ushort)rest;
@@ -427,7 +432,7 @@ internal sealed unsafe class ThreadMagazines
             }
             if (owner.Owner == Thread.CurrentThread)
                 return zone.TryClaim(page, expected, claimed); // our own block: we are not inside our own window
-            lock (owner.DrainLock)
+            lock (SchedulePoints.Taking(SchedulePoints.ClaimLocking, owner.DrainLock))
             {
                 if (Volatile.Read(ref _bySlot[slot]) != owner)
                     continue;
@@ -435,8 +440,10 @@ internal sealed unsafe class ThreadMagazines
                     return zone.TryClaim(page, expected, claimed);
                 Magazine* m = owner.Ptr;
                 Volatile.Write(ref m->DrainRequested, 1);
+                SchedulePoints.Reach(SchedulePoints.ClaimRequested);
                 Interlocked.MemoryBarrierProcessWide();
                 WaitOutside(m, long.MaxValue);
+                SchedulePoints.Reach(SchedulePoints.ClaimWaited);
                 bool won = zone.TryClaim(page, expected, claimed);
                 Volatile.Write(ref m->DrainRequested, 0);
                 return won;
@@ -453,6 +460,7 @@ internal sealed unsafe class ThreadMagazines
         {
             if (Environment.TickCount64 - start >= patienceMs)
                 return false;
+            SchedulePoints.Spin(SchedulePoints.HandshakeWaiting);
             spin.SpinOnce(sleep1Threshold: 64);
         }
         return true;
@@ -479,7 +487,7 @@ internal sealed unsafe class ThreadMagazines
         // the same lock), so it is not touched.
         foreach (MagazineHandle h in all)
         {
-            h.DrainLock.Enter();
+            SchedulePoints.Taking(SchedulePoints.DrainLocking, h.DrainLock).Enter();
             if (Volatile.Read(ref h.Arena) == this && (!exitedOnly || h.OwnerGone))
                 targets.Add(h);
             else
@@ -493,12 +501,13 @@ internal sealed unsafe class ThreadMagazines
         {
             foreach (MagazineHandle h in targets)
                 Volatile.Write(ref h.Ptr->DrainRequested, 1);
+            SchedulePoints.Reach(SchedulePoints.DrainRequested);
             Interlocked.MemoryBarrierProcessWide();
             foreach (MagazineHandle h in targets)
             {
                 // An owner stuck inside its window (suspended, starved) keeps its blocks until the next drain.
                 if (h.Arena == this && WaitOutside(h.Ptr, DrainPatience))
-                    drained += Empty(h.Ptr);
+                    drained += Empty(h.Ptr, keepSpares: !h.OwnerGone);
                 Volatile.Write(ref h.Ptr->DrainRequested, 0);
             }
         }
@@ -511,9 +520,11 @@ internal sealed unsafe class ThreadMagazines
         return drained;
     }
 
-    private long Empty(Magazine* m)
+    /// <summary>Every parked block back, every slab to its pool (an exited thread's empty slabs straight back to the buddy system).</summary>
+    private long Empty(Magazine* m, bool keepSpares)
     {
-        long pages = Slabs?.ReleaseAll(m) ?? 0;
+        SchedulePoints.Reach(SchedulePoints.DrainEmptying);
+        long pages = Slabs?.ReleaseAll(m, keepSpares) ?? 0;
         for (int zi = 0; zi < _zones.Length; zi++)
         {
             for (int order = 0; order < Orders; order++)
@@ -561,7 +572,7 @@ internal sealed unsafe class ThreadMagazines
             all = [.. _attached];
         }
         foreach (MagazineHandle h in all)
-            h.DrainLock.Enter();
+            SchedulePoints.Taking(SchedulePoints.QuiesceLocking, h.DrainLock).Enter();
         try
         {
             foreach (MagazineHandle h in all)
@@ -570,10 +581,12 @@ internal sealed unsafe class ThreadMagazines
                 h.Ptr->Pages = 0;
                 Volatile.Write(ref h.Ptr->DrainRequested, 1);
             }
+            SchedulePoints.Reach(SchedulePoints.QuiesceRequested);
             Interlocked.MemoryBarrierProcessWide();
             foreach (MagazineHandle h in all)
             {
                 WaitOutside(h.Ptr, long.MaxValue);
+                SchedulePoints.Reach(SchedulePoints.QuiesceWaited);
                 OwnedSlabs.Forget(h.Ptr);
                 Volatile.Write(ref h.Arena, null);
                 Volatile.Write(ref h.Ptr->DrainRequested, 0);

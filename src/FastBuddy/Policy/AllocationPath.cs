@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 using FastBuddy.PerThread;
 using FastBuddy.Slab;
 
@@ -362,6 +363,7 @@ internal sealed unsafe partial class AllocationPath
             lock (zone.Lock)
                 zone.CloseGate();
         }
+        SchedulePoints.Reach(SchedulePoints.DisposeGatesClosed);
         Frees.Close();
         Daemon.Stop();
         _magazines.Quiesce();

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
+using FastBuddy.Diagnostics;
 
 namespace FastBuddy.Policy;
 
@@ -101,12 +102,16 @@ internal sealed unsafe class PageCache
                 RequireOrderZeroHead(zone, page, (nint)p);
             ThrowHelper.ThrowBadInput(FastBuddyStatus.Busy, $"0x{(nint)p:x} changed state during CacheAdd ({status}).", "page");
         }
+        SchedulePoints.Reach(SchedulePoints.CacheAddClaimed);
         lock (zone.Lock)
         {
             ref CacheSlot slot = ref slots[page];
             slot.Residency++;
             slot.Reclaimed = false;
-            Link(zone, page, PageFlags.OnActive);
+            // Linked once, and only while still cached: a racing CacheRemove may have taken the page back since
+            // the claim (or a racing CacheAdd linked it already); a host's misuse must not corrupt the lists.
+            if ((zone.Desc[page].Flags & (PageFlags.Cached | PageFlags.OnAnyList)) == PageFlags.Cached)
+                Link(zone, page, PageFlags.OnActive);
         }
     }
 

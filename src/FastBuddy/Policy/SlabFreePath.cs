@@ -89,12 +89,12 @@ internal sealed unsafe class SlabFreePath
                 index = -1; // our bit is in, but the owner let the slab go meanwhile: fold it ourselves
             }
             FastBuddyStatus status = cache.FreeUnowned(s, index, adopter, out bool adopted);
+            // Our bit is in: the slab is owned again (Busy: the owner folds it), or the releasing thread folded it,
+            // found the slab empty and gave it back (DoubleFree: no slab any more). Either way the free is done.
+            if (index < 0 && status != FastBuddyStatus.Ok)
+                return FastBuddyStatus.Ok;
             if (status == FastBuddyStatus.Busy)
-            {
-                if (index < 0)
-                    return FastBuddyStatus.Ok; // someone owns it again and will fold our bit
                 continue;
-            }
             if (adopted)
                 _owned.Link(m, s);
             return status;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FastBuddy.Diagnostics;
 
 namespace FastBuddy.Policy;
 
@@ -87,6 +88,7 @@ internal sealed class WaitQueue
                     return false;
                 long remainingMs = deadline == long.MaxValue ? SliceMilliseconds
                     : (long)((deadline - now) * 1000.0 / Stopwatch.Frequency) + 1;
+                SchedulePoints.Spin(SchedulePoints.AllocationWaiting);
                 lock (_gate)
                 {
                     if (Volatile.Read(ref _sequence) == seen && !_closed)

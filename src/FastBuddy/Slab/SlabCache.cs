@@ -253,14 +253,20 @@ internal sealed unsafe class SlabCache
 
     /// <summary>
     /// An owner lets a slab go (it is already off the owner's lists): floating when full, pooled with free
-    /// objects, spare or given back when empty. Returns the pages given back (0 or the slab's).
+    /// objects, spare or given back when empty (always given back with <paramref name="keepSpare"/> false: an
+    /// exited thread's). Returns the pages given back (0 or the slab's).
     /// </summary>
-    public int Release(SlabHeader* s)
+    public int Release(SlabHeader* s, bool keepSpare = true)
     {
         lock (Lock)
         {
             Interlocked.Exchange(ref s->Owner, 0);
             Collect(s);
+            if (!keepSpare && s->Used == 0)
+            {
+                Destroy(s);
+                return 1 << Order;
+            }
             return File(s);
         }
     }

@@ -63,6 +63,34 @@ internal static class InterleavingExplorer
         }
     }
 
+    /// <summary>
+    /// A bounded random walk: <paramref name="runs"/> runs, each choosing uniformly at every decision from a
+    /// generator seeded with <paramref name="seed"/> + the run's number, so that a failure names its seed and its
+    /// schedule (replay it with <see cref="Replay"/>). For scenarios too large to explore completely.
+    /// </summary>
+    public static Exploration ExploreRandom(Func<Scenario> create, int seed, int runs)
+    {
+        for (int run = 0; run < runs; run++)
+        {
+            var random = new Random(seed + run);
+            var schedule = new List<int>();
+            try
+            {
+                RunOnce(create, runnable =>
+                {
+                    int next = runnable[random.Next(runnable.Count)];
+                    schedule.Add(next);
+                    return next;
+                }, schedule);
+            }
+            catch (InterleavingFailure e)
+            {
+                throw new InterleavingFailure($"random walk seed {seed + run}: {e.Message}");
+            }
+        }
+        return new Exploration(runs, Complete: false);
+    }
+
     /// <summary>Runs one schedule (as printed by a failure); past its end the last thread to run goes on.</summary>
     public static void Replay(Func<Scenario> create, string schedule)
     {
@@ -80,22 +108,43 @@ internal static class InterleavingExplorer
 
     private static void RunOnce(Func<Scenario> create, CooperativeRun.Chooser choose, List<int> schedule)
     {
-        using Scenario scenario = create();
+        Scenario scenario = create();
         var run = new CooperativeRun();
-        string? failure = run.Run(scenario.Threads, choose, StepTimeout);
+        string? failure = run.Run(scenario.Threads, choose, StepTimeout, scenario.OnPoint);
+        if (run.LeftThreadsBehind)
+        {
+            // A thread is stuck inside the arena (perhaps inside its window): disposing would wait for it forever.
+            throw new InterleavingFailure($"schedule {Format(schedule)} fails: {failure}{Environment.NewLine}steps: {string.Join(" ", run.Trace)}");
+        }
+        // The checks and the arena's end run with the same timeout as a step: a broken arena may loop forever in them.
+        bool finished = true;
         if (failure is null)
+            finished = Bounded("the checks", scenario.Check, ref failure);
+        if (finished)
+            Bounded("Dispose after the checks", scenario.Dispose, ref failure);
+        if (failure is not null)
+            throw new InterleavingFailure($"schedule {Format(schedule)} fails: {failure}{Environment.NewLine}steps: {string.Join(" ", run.Trace)}");
+    }
+
+    /// <summary>Runs <paramref name="action"/> on a thread of its own; false when it hangs. Its exception (or hang) becomes the failure, unless there is one.</summary>
+    private static bool Bounded(string what, Action action, ref string? failure)
+    {
+        string? thrown = null;
+        var thread = new Thread(() =>
         {
             try
             {
-                scenario.Check();
+                action();
             }
             catch (Exception e)
             {
-                failure = e.Message;
+                thrown = e.Message;
             }
-        }
-        if (failure is not null)
-            throw new InterleavingFailure($"schedule {Format(schedule)} fails: {failure}{Environment.NewLine}steps: {string.Join(" ", run.Trace)}");
+        }) { IsBackground = true, Name = "systematic checks" };
+        thread.Start();
+        bool finished = thread.Join(StepTimeout);
+        failure ??= finished ? thrown : $"{what} did not finish within {StepTimeout.TotalSeconds} s";
+        return finished;
     }
 
     private static string Format(List<int> schedule) => string.Join('.', schedule);

@@ -186,6 +186,52 @@ public sealed unsafe class PageCacheInterleavingTests(ITestOutputHelper output)
         return scenario;
     }
 
+    /// <summary>
+    /// A host misuse: one thread caches a page while another removes it. Either the remove comes first and is
+    /// refused (the page is not cached yet), or it takes the page back; then the page must not stay on a list.
+    /// </summary>
+    private static Scenario CacheAddAgainstCacheRemove(int perCpuPages)
+    {
+        var ledger = new PageLedger();
+        var owner = new CheckingOwner("A", ledger);
+        BuddyArena arena = PolicyArena.Create(pages: 64, min: Min, low: 16, high: 24, perCpuPages: perCpuPages);
+        nint page = (nint)arena.AllocPages(0, AllocFlags.MemAlloc);
+        bool? removed = null;
+        var scenario = new Scenario(arena)
+            .Thread("adder", () => arena.CacheAdd((void*)page, owner))
+            .Thread("remover", () =>
+            {
+                try
+                {
+                    removed = arena.CacheRemove((void*)page);
+                }
+                catch (FastBuddyException e) when (e.Status == FastBuddyStatus.InvalidArgument)
+                {
+                    removed = null; // not in the cache yet
+                }
+            });
+        scenario.Check = () =>
+        {
+            PageFlags flags = ArenaState.FlagsOf(arena, page);
+            if (removed == true)
+                Assert.True((flags & (PageFlags.Cached | PageFlags.OnAnyList)) == 0, $"CacheRemove took the page back, but it is still {flags}");
+            else
+                Assert.True((flags & (PageFlags.Cached | PageFlags.OnActive)) == (PageFlags.Cached | PageFlags.OnActive), $"CacheRemove was refused, but the page is {flags}");
+            arena.Validate();
+            if (removed != true)
+                Assert.True(arena.CacheRemove((void*)page));
+            arena.FreePages((void*)page, 0);
+            arena.Validate();
+        };
+        return scenario;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(64)]
+    public void CacheAddAgainstCacheRemove_NoInterleaving_LeavesAnUncachedPageOnAList(int perCpuPages)
+        => ExploreEveryInterleaving(() => CacheAddAgainstCacheRemove(perCpuPages));
+
     [Theory]
     [InlineData(0)]
     [InlineData(64)]

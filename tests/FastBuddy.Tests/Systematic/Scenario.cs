@@ -13,6 +13,9 @@ internal sealed class Scenario(BuddyArena arena) : IDisposable
     /// <summary>Throws (an xunit assertion) when the run broke a promise; runs after every thread finished.</summary>
     public Action Check { get; set; } = () => { };
 
+    /// <summary>Called (on the thread that reached it) at every point a logical thread reaches, before it pauses.</summary>
+    public Action<string>? OnPoint { get; set; }
+
     public Scenario Thread(string name, Action body)
     {
         Threads.Add((name, body));
