@@ -3,14 +3,15 @@
  *
  * Each input builds a small arena (one or two zones, 128 pages of 4 KiB, orders 0..5, no background reclaim, so
  * every callback runs inside a call of this thread), then reads one operation per byte group: page, zonelist,
- * byte and bulk allocations, realloc, frees, usable size, ownership, the page cache with a C owner (add, touch,
- * mark dirty, remove; writeback/evict checked against the model), fb_balance, and bad frees (double, interior,
- * misaligned, wrong order, foreign, of a cached page, bulk frees with one bad entry). A shadow model holds every
+ * byte (objects, blocks, and above the largest block runs of largest blocks) and bulk allocations, realloc, frees,
+ * usable size, ownership, the page cache with a C owner (add, touch, mark dirty, remove; writeback/evict checked
+ * against the model), fb_balance, and bad frees (double, interior, misaligned, wrong order, foreign, of a cached
+ * page, bulk frees with one bad entry). A shadow model holds every
  * live block; after each call the harness checks the returned status against the model, that live blocks never
  * overlap, and that free + parked + slab + live pages = total. Byte requests up to fb_small_max() are objects of
  * their size class (the model computes the class on its own: 8-byte steps to 64, then 8 classes per doubling),
  * aligned to 16 bytes or, for odd multiples of 8, to 8, and counted by the slab statistics; larger ones are page
- * blocks. Every block is filled with a pattern from its id, checked before it is freed and every CHECK_EVERY
+ * blocks (runs above the largest block). Every block is filled with a pattern from its id, checked before it is freed and every CHECK_EVERY
  * calls; fb_validate runs every CHECK_EVERY calls and at the end, when everything is freed and fb_trim has given
  * every slab back, the arena must be whole again.
  *
@@ -44,6 +45,7 @@ typedef struct block {
     size_t size_class; /* an object's class size (its usable size) */
     uint64_t id;
     int cached;
+    uint32_t run;    /* 0 for a block; else a run of this many largest blocks (fb_alloc above the largest block) */
 } block;
 
 typedef struct input {
@@ -64,6 +66,7 @@ static struct model {
     int zones;
     long long total_pages;
     size_t small_max;        /* fb_small_max: byte requests up to it are objects */
+    size_t max_alloc;        /* the largest fb_alloc size: the largest zone's whole largest blocks */
     long calls;
     int in_callback_call;    /* a call during which callbacks may run */
 } m;
@@ -104,7 +107,12 @@ static size_t class_size(size_t bytes)
     return (s & ~(step - 1)) + step;
 }
 
-static size_t block_bytes(const block* b) { return b->kind == K_OBJECT ? b->size_class : (size_t)PAGE << b->order; }
+static size_t largest_block(void) { return (size_t)PAGE << (MAX_ORDER - 1); }
+
+static size_t block_bytes(const block* b)
+{
+    return b->kind == K_OBJECT ? b->size_class : b->run ? b->run * largest_block() : (size_t)PAGE << b->order;
+}
 
 static void fill(block* b)
 {
@@ -127,13 +135,17 @@ static void check_block(const block* b, const char* when) { check_prefix(b->p, b
 
 /* ------------------------------------------------------------------ the model */
 
+/* The order of the block for `bytes`; a run (above the largest block) is made of blocks of the top order. */
 static uint32_t order_of_bytes(size_t bytes)
 {
     uint32_t order = 0;
-    while (((size_t)PAGE << order) < bytes)
+    while (((size_t)PAGE << order) < bytes && order < MAX_ORDER - 1)
         order++;
     return order;
 }
+
+/* 0 for a size a block holds; else the run's length in largest blocks. */
+static uint32_t run_of_bytes(size_t bytes) { return bytes > largest_block() ? (uint32_t)((bytes - 1) / largest_block() + 1) : 0; }
 
 static int find_head(const void* p)
 {
@@ -157,7 +169,7 @@ static long long live_pages(void)
     long long pages = 0;
     for (int i = 0; i < m.count; i++)
         if (m.live[i].kind != K_OBJECT)
-            pages += 1ll << m.live[i].order;
+            pages += (long long)(block_bytes(&m.live[i]) / PAGE);
     return pages;
 }
 
@@ -169,13 +181,14 @@ static int cached_count(void)
     return n;
 }
 
-/* A new block (or object of class size_class) from the arena: aligned, owned, overlapping no live block; zeroed
-   if asked; then filled. */
-static void adopt_sized(void* p, uint32_t order, enum kind kind, size_t size, size_t size_class, int zeroed)
+/* A new block (or run of `run` largest blocks, or object of class size_class) from the arena: aligned, owned,
+   overlapping no live block; zeroed if asked; then filled. */
+static void adopt_sized(void* p, uint32_t order, uint32_t run, enum kind kind, size_t size, size_t size_class, int zeroed)
 {
     uintptr_t a = (uintptr_t)p;
-    size_t bytes = kind == K_OBJECT ? size_class : (size_t)PAGE << order;
-    uintptr_t align = kind != K_OBJECT ? (uintptr_t)bytes : (size_class & 15) != 0 ? 8 : 16;
+    block shape = { .order = order, .kind = kind, .size_class = size_class, .run = run };
+    size_t bytes = block_bytes(&shape);
+    uintptr_t align = kind != K_OBJECT ? (uintptr_t)PAGE << order : (size_class & 15) != 0 ? 8 : 16;
     if (a % align != 0)
         FAIL("block %p of %zu bytes is not aligned to %zu", p, bytes, (size_t)align);
     if (fb_owns(m.arena, p) != 1)
@@ -188,7 +201,7 @@ static void adopt_sized(void* p, uint32_t order, enum kind kind, size_t size, si
     if (m.count == MAX_LIVE)
         FAIL("more than %d live blocks in an arena of %lld pages", MAX_LIVE, m.total_pages);
     block* b = &m.live[m.count++];
-    *b = (block){ (uint8_t*)p, order, kind, size, size_class, ++m.next_id, 0 };
+    *b = (block){ (uint8_t*)p, order, kind, size, size_class, ++m.next_id, 0, run };
     if (zeroed) {
         const uint64_t* w = (const uint64_t*)p;
         for (size_t i = 0; i < block_bytes(b) / 8; i++)
@@ -200,16 +213,16 @@ static void adopt_sized(void* p, uint32_t order, enum kind kind, size_t size, si
 
 static void adopt(void* p, uint32_t order, enum kind kind, size_t size, int zeroed)
 {
-    adopt_sized(p, order, kind, size, 0, zeroed);
+    adopt_sized(p, order, 0, kind, size, 0, zeroed);
 }
 
 /* What fb_alloc / fb_realloc of `bytes` (in range) must have returned: an object up to small_max, else a block. */
 static void adopt_bytes(void* p, size_t bytes, int zeroed)
 {
     if (bytes <= m.small_max)
-        adopt_sized(p, 0, K_OBJECT, bytes, class_size(bytes), zeroed);
+        adopt_sized(p, 0, 0, K_OBJECT, bytes, class_size(bytes), zeroed);
     else
-        adopt(p, order_of_bytes(bytes), K_BYTES, bytes, zeroed);
+        adopt_sized(p, order_of_bytes(bytes), run_of_bytes(bytes), K_BYTES, bytes, 0, zeroed);
 }
 
 static void forget(int i)
@@ -331,12 +344,12 @@ static size_t byte_size(input* in)
     switch (r & 3) {
     case 0: return (size_t)(r >> 2) % 64 + 1;          /* tiny */
     case 1: return (size_t)(r >> 2) * 8 % (PAGE * 8) + 1; /* up to 8 pages */
-    case 2: return (size_t)(r >> 2) % ((PAGE << (MAX_ORDER - 1)) + 2); /* up to the largest block + 1 (and 0) */
+    case 2: return (size_t)(r >> 2) * 64 % (m.max_alloc + 2); /* up to the largest zone + 1 (and 0): blocks and runs */
     default: return (size_t)PAGE << ((r >> 2) % MAX_ORDER);
     }
 }
 
-static int bytes_in_range(size_t bytes) { return bytes >= 1 && bytes <= ((size_t)PAGE << (MAX_ORDER - 1)); }
+static int bytes_in_range(size_t bytes) { return bytes >= 1 && bytes <= m.max_alloc; }
 
 static void op_alloc_bytes(input* in)
 {
@@ -354,7 +367,8 @@ static void op_alloc_bytes(input* in)
     }
     if (!bytes_in_range(bytes))
         FAIL("fb_alloc of %zu bytes succeeded", bytes);
-    size_t usable = bytes <= m.small_max ? class_size(bytes) : (size_t)PAGE << order_of_bytes(bytes);
+    block shape = { .order = order_of_bytes(bytes), .kind = K_BYTES, .run = run_of_bytes(bytes) };
+    size_t usable = bytes <= m.small_max ? class_size(bytes) : block_bytes(&shape);
     if (fb_usable_size(m.arena, p) != usable)
         FAIL("fb_alloc(%zu): usable size %zu, expected %zu", bytes, fb_usable_size(m.arena, p), usable);
     adopt_bytes(p, bytes, (flags & FB_ZERO) != 0);
@@ -434,7 +448,8 @@ static void op_free(input* in, int byte_api)
     }
     block* b = &m.live[i];
     check_block(b, "free");
-    int want = b->cached ? FB_ERR_BUSY : FB_OK;
+    /* a run is freed whole (fb_free); fb_free_pages of its head as one block is a wrong order */
+    int want = b->cached ? FB_ERR_BUSY : b->run && !byte_api ? FB_ERR_ORDER_MISMATCH : FB_OK;
     /* objects go back through fb_free only (fb_free_pages of an object is a bad free, op_bad_free) */
     EXPECT_STATUS(byte_api || b->kind == K_OBJECT ? fb_free(m.arena, b->p) : fb_free_pages(m.arena, b->p, b->order), want);
     if (want == FB_OK)
@@ -670,6 +685,7 @@ static void setup(uint8_t config)
     EXPECT_STATUS(fb_arena_create(&o, &m.arena), FB_OK);
     m.total_pages = 128;
     m.small_max = fb_small_max(m.arena);
+    m.max_alloc = (m.zones == 2 ? 3 : 4) * largest_block(); /* Normal: 96 pages, or 128 */
     if (m.small_max == 0 || m.small_max > (size_t)PAGE << (MAX_ORDER - 1))
         FAIL("fb_small_max is %zu", m.small_max);
     m.count = 0;

@@ -254,16 +254,16 @@ size_t fb_alloc_pages_bulk(fb_arena* arena, void** pages, size_t count, uint32_t
 /* Frees `count` order-0 pages at once. All or nothing: if any entry is not a live order-0 page of the arena (or appears twice), nothing is freed and that entry's status is returned. */
 int fb_free_pages_bulk(fb_arena* arena, void* const* pages, size_t count);
 
-/* Allocates at least `bytes`: up to fb_small_max() an object from the slab cache of its size class (8-byte steps to 64 bytes, then 8 classes per doubling; 16-byte aligned except classes that are odd multiples of 8, which are 8-aligned), above that a power-of-two block of pages; NULL on failure (fb_last_error). Free with fb_free. */
+/* Allocates at least `bytes`: up to fb_small_max() an object from the slab cache of its size class (8-byte steps to 64 bytes, then 8 classes per doubling; 16-byte aligned except classes that are odd multiples of 8, which are 8-aligned), above that up to the largest block a power-of-two block of pages, above the largest block a run of contiguous largest blocks in one zone (up to the largest zone's whole largest blocks; more is FB_ERR_INVALID_ARGUMENT). NULL on failure (fb_last_error: FB_ERR_NO_MEMORY for a valid size that cannot be served now). Free with fb_free. */
 void* fb_alloc(fb_arena* arena, size_t bytes, uint32_t flags);
 
 /* Resizes a block from fb_alloc/fb_alloc_pages (in place when possible, else moves and copies): NULL p allocates, 0 bytes frees and returns NULL; on failure returns NULL and p is untouched. Unknown flag bits are FB_ERR_INVALID_ARGUMENT always, even when no allocation would be needed. */
 void* fb_realloc(fb_arena* arena, void* p, size_t bytes, uint32_t flags);
 
-/* Frees a block of any order (the order is known); NULL p: no-op (FB_OK). */
+/* Frees a block of any order (the order is known) or a run (FB_ERR_NOT_A_BLOCK for a pointer inside it; fb_free_pages of a run's head is FB_ERR_ORDER_MISMATCH); NULL p: no-op (FB_OK). */
 int fb_free(fb_arena* arena, void* p);
 
-/* Usable bytes of the block at p (its full size); 0 for NULL or on error (fb_last_error). */
+/* Usable bytes of the block or run at p (its full size); 0 for NULL or on error (fb_last_error). */
 size_t fb_usable_size(fb_arena* arena, const void* p);
 
 /* 1 if p points anywhere inside one of the arena's zones, 0 if not or on error (fb_last_error). */

@@ -325,3 +325,99 @@ FB_TEST(byte_api_mixed_workload)
     CHECK_TRIMMED(a, 2048);
     CHECK_STATUS(fb_arena_destroy(a), FB_OK);
 }
+
+/* Above the largest block (4 MiB at 11 orders): a run of contiguous largest blocks in one zone, up to the zone. */
+
+FB_TEST(alloc_above_the_largest_block_is_a_run_of_largest_blocks)
+{
+    fb_arena* a = fbt_arena(64 * MIB); /* 16 largest blocks */
+    REQUIRE(a != NULL);
+    char* p = (char*)fb_alloc(a, 8 * MIB, FB_KERNEL);
+    REQUIRE(p != NULL);
+    CHECK_EQ(fb_last_error(), FB_OK);
+    CHECK_EQ(fb_usable_size(a, p), 8 * MIB);
+    CHECK(((uintptr_t)p & (4 * MIB - 1)) == 0);
+    fbt_fill(p, 8 * MIB, 21);
+    CHECK_ARENA(a, 16384 - 2048);
+    char* q = (char*)fb_alloc(a, 4 * MIB + 1, FB_KERNEL); /* one byte over: two blocks */
+    REQUIRE(q != NULL);
+    CHECK_EQ(fb_usable_size(a, q), 8 * MIB);
+    CHECK_STATUS(fb_free(a, q), FB_OK);
+    CHECK(fbt_check_fill(p, 8 * MIB, 21));
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK_ARENA(a, 16384);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(realloc_into_a_run_across_runs_and_back_keeps_the_data)
+{
+    fb_arena* a = fbt_arena(64 * MIB);
+    REQUIRE(a != NULL);
+    char* p = (char*)fb_alloc(a, 3 * MIB, FB_KERNEL);
+    REQUIRE(p != NULL);
+    fbt_fill(p, 3 * MIB, 22);
+    p = (char*)fb_realloc(a, p, 8 * MIB, FB_KERNEL); /* the sorter's realloc that used to fail */
+    REQUIRE(p != NULL);
+    CHECK_EQ(fb_usable_size(a, p), 8 * MIB);
+    CHECK(fbt_check_fill(p, 3 * MIB, 22));
+    fbt_fill(p, 8 * MIB, 23);
+    p = (char*)fb_realloc(a, p, 20 * MIB, FB_KERNEL); /* a longer run: in place if the blocks after it are free, else moved */
+    REQUIRE(p != NULL);
+    CHECK_EQ(fb_usable_size(a, p), 20 * MIB);
+    CHECK(fbt_check_fill(p, 8 * MIB, 23));
+    char* same = (char*)fb_realloc(a, p, 9 * MIB, FB_KERNEL); /* still a run: shrinks in place */
+    CHECK(same == p);
+    CHECK_EQ(fb_usable_size(a, p), 12 * MIB);
+    CHECK_ARENA(a, 16384 - 3072);
+    p = (char*)fb_realloc(a, p, 64 * KIB, FB_KERNEL); /* out of the run, into a block of 16 pages */
+    REQUIRE(p != NULL);
+    CHECK_EQ(fb_usable_size(a, p), 64 * KIB);
+    CHECK(fbt_check_fill(p, 64 * KIB, 23));
+    CHECK_ARENA(a, 16384 - 16);
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK_ARENA(a, 16384);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(run_sizes_and_their_errors)
+{
+    fb_arena* a = fbt_arena(64 * MIB);
+    REQUIRE(a != NULL);
+    /* more than the zone: no zone could ever hold it */
+    CHECK(fb_alloc(a, 64 * MIB + 1, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_INVALID_ARGUMENT);
+    /* the whole zone is a valid size, but a normal caller must leave the reserve (pages_min / 4) */
+    CHECK(fb_alloc(a, 64 * MIB, FB_KERNEL) == NULL);
+    CHECK_EQ(fb_last_error(), FB_ERR_NO_MEMORY);
+    CHECK_ARENA(a, 16384);
+    void* all = fb_alloc(a, 64 * MIB, FB_MEMALLOC);
+    REQUIRE(all != NULL);
+    CHECK_ARENA(a, 0);
+    memset(all, 0xA5, 64 * MIB);
+    CHECK_STATUS(fb_free(a, all), FB_OK);
+    void* zeroed = fb_alloc(a, 16 * MIB, FB_KERNEL | FB_ZERO); /* recycled memory, zeroed whole */
+    REQUIRE(zeroed != NULL);
+    CHECK(all_bytes(zeroed, 16 * MIB, 0));
+    CHECK_STATUS(fb_free(a, zeroed), FB_OK);
+    CHECK_ARENA(a, 16384);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}
+
+FB_TEST(bad_frees_of_a_run)
+{
+    fb_arena* a = fbt_arena(64 * MIB);
+    REQUIRE(a != NULL);
+    char* p = (char*)fb_alloc(a, 12 * MIB, FB_KERNEL);
+    REQUIRE(p != NULL);
+    CHECK_STATUS(fb_free(a, p + 4 * MIB), FB_ERR_NOT_A_BLOCK);        /* a later block of the run */
+    CHECK_STATUS(fb_free(a, p + PAGE), FB_ERR_NOT_A_BLOCK);           /* inside the first block */
+    CHECK_STATUS(fb_free_pages(a, p, 10), FB_ERR_ORDER_MISMATCH);     /* the inline path misses: a run is not one block */
+    CHECK_STATUS(fb_free_pages(a, p + 8 * MIB, 10), FB_ERR_NOT_A_BLOCK);
+    CHECK_EQ(fb_usable_size(a, p + 4 * MIB), 0);
+    CHECK_EQ(fb_last_error(), FB_ERR_NOT_A_BLOCK);
+    CHECK_EQ(fb_usable_size(a, p), 12 * MIB);
+    CHECK_STATUS(fb_free(a, p), FB_OK);
+    CHECK_STATUS(fb_free(a, p), FB_ERR_DOUBLE_FREE);
+    CHECK_ARENA(a, 16384);
+    CHECK_STATUS(fb_arena_destroy(a), FB_OK);
+}

@@ -19,16 +19,24 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// Allocates at least <paramref name="bytes"/> bytes: up to <see cref="SmallMax"/> (32 KiB at the defaults) an
-    /// object from the slab cache of its size class, above that a power-of-two block of pages.
+    /// object from the slab cache of its size class, above that up to the largest block (2^(MaxOrder-1) pages) a
+    /// power-of-two block of pages, and above the largest block a run of ceil(bytes / largest block) contiguous
+    /// largest blocks in one zone, up to <see cref="MaxAllocBytes"/>.
     /// </summary>
-    /// <returns>The memory, or null when the policy refuses (see <see cref="LastError"/>).</returns>
+    /// <returns>
+    /// The memory, or null when the policy refuses (<see cref="LastError"/> is <see cref="FastBuddyStatus.NoMemory"/>:
+    /// a valid size that cannot be served now).
+    /// </returns>
     /// <remarks>
     /// The object fast path is step 1 of the slab allocation path: one thread-static read, the size class, and
     /// the lowest free object of the current slab's cursor word (plain stores: the thread owns the slab). Objects
     /// are 16-byte aligned, except in the classes that are odd multiples of 8 (8, 24, ..., 120 bytes), which are
     /// 8-aligned; blocks are aligned to their size.
     /// </remarks>
-    /// <exception cref="FastBuddyException">Zero bytes, or more than the largest block.</exception>
+    /// <exception cref="FastBuddyException">
+    /// <see cref="FastBuddyStatus.InvalidArgument"/>: zero bytes, or more than <see cref="MaxAllocBytes"/> (a size no
+    /// zone of the arena could ever hold).
+    /// </exception>
     public void* Alloc(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
         Magazine* m = CurrentMagazine.Value;
@@ -43,6 +51,8 @@ public sealed unsafe partial class BuddyArena
 
     private void* AllocChecked(nuint bytes, AllocFlags flags)
     {
+        if (bytes > LargestBlockBytes)
+            return AllocRun(bytes, flags);
         if (bytes - 1 >= (nuint)SmallMax)
             return AllocPages(OrderForBytes(bytes), flags);
         ThrowIfDisposed();
@@ -62,12 +72,14 @@ public sealed unsafe partial class BuddyArena
     /// Resizes memory from <see cref="Alloc"/>: null allocates, 0 frees and returns null. An object stays in place
     /// while the size keeps its class and moves otherwise (into another class or a block of pages); a block shrinks
     /// in place (or moves into an object when the size becomes small), grows in place when its buddies are free,
-    /// and otherwise moves. A move copies the contents.
+    /// and otherwise moves. Sizes above the largest block are runs (see <see cref="Alloc"/>): a run shrinks in place
+    /// while the new size still needs a run; growing into a run, out of one or to a longer one moves. A move copies
+    /// the contents.
     /// </summary>
     /// <returns>The memory (possibly moved), or null on failure, when the old memory is left untouched.</returns>
     /// <exception cref="FastBuddyException">
-    /// Unknown flag bits (always, even when nothing needs allocating), a size out of range, or a pointer that is
-    /// not live memory of this arena; the old memory is left untouched.
+    /// Unknown flag bits (always, even when nothing needs allocating), a size above <see cref="MaxAllocBytes"/>
+    /// (InvalidArgument), or a pointer that is not live memory of this arena; the old memory is left untouched.
     /// </exception>
     public void* Realloc(void* p, nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
@@ -81,6 +93,8 @@ public sealed unsafe partial class BuddyArena
             Free(p);
             return null;
         }
+        if (bytes > LargestBlockBytes || IsRun(p))
+            return ReallocRun(p, bytes, flags);
         using InFlight call = Enter();
         Zone zone = LocateAny(p, out int page);
         if (IsSlabPage(zone, page))
@@ -167,10 +181,10 @@ public sealed unsafe partial class BuddyArena
         return order;
     }
 
-    /// <summary>Frees an object or a block of any order; <c>Free(null)</c> does nothing.</summary>
+    /// <summary>Frees an object, a block of any order or a run; <c>Free(null)</c> does nothing.</summary>
     /// <exception cref="FastBuddyException">
-    /// Not live memory of this arena: NotOwned, NotABlock (interior or misaligned), DoubleFree, or Busy (a cached
-    /// page); the arena is unchanged.
+    /// Not live memory of this arena: NotOwned, NotABlock (interior or misaligned, or inside a run), DoubleFree, or
+    /// Busy (a cached page); the arena is unchanged.
     /// </exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(void* p)
@@ -204,10 +218,15 @@ public sealed unsafe partial class BuddyArena
             return;
         }
         zone = Locate(p, out page);
+        if (zone.IsRunHead(page))
+        {
+            FreeRun(zone, page, p);
+            return;
+        }
         Policy.FreePath.Free(zone, page, zone.Desc[page].Order, (nint)p);
     }
 
-    /// <summary>Bytes usable at <paramref name="p"/>: an object's class size, or a block's full size. 0 for null.</summary>
+    /// <summary>Bytes usable at <paramref name="p"/>: an object's class size, or a block's (or run's) full size. 0 for null.</summary>
     /// <exception cref="FastBuddyException">Not live memory of this arena.</exception>
     public nuint UsableSize(void* p)
     {
@@ -221,6 +240,8 @@ public sealed unsafe partial class BuddyArena
             return ObjectSize(zone, page, p);
         }
         zone = Locate(p, out page);
+        if (zone.IsRunHead(page))
+            return RunUsableSize(zone, page, p);
         int order;
         lock (zone.Lock)
             order = CheckedBlockOrder(zone, page, (nint)p);
@@ -242,7 +263,10 @@ public sealed unsafe partial class BuddyArena
     /// that prefer a null to an exception use <see cref="Alloc"/> (or <see cref="AllocSpan{T}"/>, which returns an
     /// empty span).
     /// </remarks>
-    /// <exception cref="FastBuddyException">Zero bytes, more than <see cref="int.MaxValue"/>, or more than the largest block.</exception>
+    /// <exception cref="FastBuddyException">
+    /// InvalidArgument: zero bytes, more than <see cref="int.MaxValue"/>, or more than <see cref="MaxAllocBytes"/>
+    /// (sizes above the largest block are runs, as with <see cref="Alloc"/>).
+    /// </exception>
     /// <exception cref="InsufficientMemoryException">The policy refused the allocation.</exception>
     public IMemoryOwner<byte> Rent(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {

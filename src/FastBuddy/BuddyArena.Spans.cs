@@ -46,12 +46,12 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// Allocates room for <paramref name="count"/> values of <typeparamref name="T"/> (as <see cref="Alloc"/>: an
-    /// object of a slab class up to <see cref="SmallMax"/> bytes, a power-of-two block of pages above) and returns
-    /// exactly <paramref name="count"/> elements of it.
+    /// object of a slab class up to <see cref="SmallMax"/> bytes, a power-of-two block of pages above, and a run
+    /// above the largest block) and returns exactly <paramref name="count"/> elements of it.
     /// </summary>
     /// <returns>The span; empty when the policy refuses (see <see cref="LastError"/>).</returns>
     /// <exception cref="FastBuddyException">
-    /// <paramref name="count"/> is zero or negative, or the values do not fit in the largest block (InvalidArgument).
+    /// <paramref name="count"/> is zero or negative, or the values need more than <see cref="MaxAllocBytes"/> (InvalidArgument).
     /// </exception>
     public Span<T> AllocSpan<T>(int count, AllocFlags flags = AllocFlags.Kernel) where T : unmanaged
     {
@@ -64,7 +64,7 @@ public sealed unsafe partial class BuddyArena
     /// contiguous, no padding) in one block.
     /// </summary>
     /// <returns>The grid; empty when the policy refuses (see <see cref="LastError"/>).</returns>
-    /// <exception cref="FastBuddyException">A dimension is zero or negative, or the grid does not fit in the largest block.</exception>
+    /// <exception cref="FastBuddyException">A dimension is zero or negative, or the grid needs more than <see cref="MaxAllocBytes"/>.</exception>
     public Span2D<T> AllocSpan2D<T>(int height, int width, AllocFlags flags = AllocFlags.Kernel) where T : unmanaged
     {
         if (height <= 0 || width <= 0)
@@ -83,7 +83,7 @@ public sealed unsafe partial class BuddyArena
     /// whose <c>Memory</c> is exactly <paramref name="count"/> long; disposing it frees the block. When memory is
     /// short it behaves as <see cref="Rent"/>: the policy runs with <paramref name="flags"/>, then it throws.
     /// </summary>
-    /// <exception cref="FastBuddyException"><paramref name="count"/> is zero or negative, or too large for one block.</exception>
+    /// <exception cref="FastBuddyException"><paramref name="count"/> is zero or negative, or needs more than <see cref="MaxAllocBytes"/>.</exception>
     /// <exception cref="InsufficientMemoryException">The policy refused the allocation.</exception>
     public IMemoryOwner<T> Rent<T>(int count, AllocFlags flags = AllocFlags.Kernel) where T : unmanaged
         => RentBlock<T>(ElementBytes<T>(count, nameof(count)), count, flags);
@@ -92,9 +92,9 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// Frees the memory a span from <see cref="AllocSpan{T}"/> (or <see cref="AsSpan(void*)"/>) covers: the span
-    /// must start at the object or block, and its size in bytes must round up to the object's size class or the
-    /// block's order, so the same checks as <see cref="Free(void*)"/> and <see cref="FreePages"/> apply. An empty
-    /// span from a failed allocation (<c>default</c>) does nothing.
+    /// must start at the object, block or run, and its size in bytes must round up to the object's size class, the
+    /// block's order or the run's length, so the same checks as <see cref="Free(void*)"/> and
+    /// <see cref="FreePages"/> apply. An empty span from a failed allocation (<c>default</c>) does nothing.
     /// </summary>
     /// <exception cref="FastBuddyException">
     /// NotOwned, NotABlock (not the block's start), DoubleFree, OrderMismatch (a span of another size class), Busy,
@@ -115,7 +115,10 @@ public sealed unsafe partial class BuddyArena
         Zone zone = LocateAny(p, out int page);
         if (!IsSlabPage(zone, page))
         {
-            FreePages(p, OrderForBytes(bytes));
+            if (bytes > LargestBlockBytes)
+                FreeRunSpan(p, bytes);
+            else
+                FreePages(p, OrderForBytes(bytes));
             return;
         }
         nuint size = UsableSize(p);

@@ -93,6 +93,13 @@ internal enum PageFlags : ushort
     /// <see cref="PageDescriptor.Next"/> holds the slab's id. Never freed as a block: its objects are freed one by one.
     /// </summary>
     Slab = 1 << 13,
+    /// <summary>
+    /// Head of a run: an allocated head of order MaxOrder-1 followed by more blocks of that order, handed out as
+    /// one allocation; <see cref="PageDescriptor.Next"/> (unused while allocated) holds the run's length in blocks.
+    /// </summary>
+    Run = 1 << 14,
+    /// <summary>Head of a max-order block of a run other than its first: part of the run, not a block of its own.</summary>
+    RunMember = 1 << 15,
     /// <summary>The page-cache state bits, cleared together when a page leaves the cache.</summary>
     CacheState = Cached | Dirty | Referenced | OnActive | OnInactiveDirty | OnInactiveClean | Laundering | Reclaiming,
     /// <summary>Any list bit.</summary>

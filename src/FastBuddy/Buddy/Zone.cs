@@ -19,7 +19,7 @@ namespace FastBuddy.Buddy;
 /// a buddy that reaches past the end is never free, so it never merges. Every member that reads or writes state
 /// requires <see cref="Lock"/> to be held, except the immutable geometry.
 /// </remarks>
-internal sealed unsafe class Zone : IDisposable
+internal sealed unsafe partial class Zone : IDisposable
 {
     private readonly PageDescriptor[] _descriptors;
     private readonly MergeBitmap _bitmap;
@@ -279,6 +279,8 @@ internal sealed unsafe class Zone : IDisposable
                 return FastBuddyStatus.DoubleFree;
             if ((flags & (PageFlags.Cached | PageFlags.Reclaiming)) != 0)
                 return FastBuddyStatus.Busy;
+            if ((flags & PageFlags.Run) != 0)
+                return FastBuddyStatus.OrderMismatch; // a run is freed whole, never as one block of it
             return (byte)(tag >> PageDescriptor.OrderShift) == order ? FastBuddyStatus.Ok : FastBuddyStatus.OrderMismatch;
         }
         return ClassifyNonHead(page);
@@ -290,11 +292,13 @@ internal sealed unsafe class Zone : IDisposable
     {
         if ((Desc[page].Flags & PageFlags.FreeHead) != 0)
             return FastBuddyStatus.DoubleFree;
+        if ((Desc[page].Flags & PageFlags.RunMember) != 0)
+            return FastBuddyStatus.NotABlock;
         for (int order = 1; order < MaxOrder; order++)
         {
             int head = page & ~((1 << order) - 1);
             ref PageDescriptor h = ref Desc[head];
-            if (h.Order >= order && (h.Flags & PageFlags.AllocatedHead) != 0)
+            if (h.Order >= order && (h.Flags & (PageFlags.AllocatedHead | PageFlags.RunMember)) != 0)
                 return FastBuddyStatus.NotABlock;
             if (h.Order >= order && (h.Flags & PageFlags.FreeHead) != 0)
                 break;

@@ -11,7 +11,8 @@ namespace FastBuddy.Diagnostics;
 /// zone is exactly tiled by free and allocated blocks. Merge bitmaps: every pair bit equals "left free" XOR "right
 /// free" at that order, and no two buddies are free at the same order (they would have merged). Counters:
 /// free_pages is the sum of the free blocks. Page cache: each LRU list is well linked, holds only cached order-0
-/// heads flagged for that list, and every page flagged for a list is on it. Commit map: no allocated page is in a
+/// heads flagged for that list, and every page flagged for a list is on it. Runs: a plain allocated head of the top
+/// order followed by exactly its length - 1 member blocks, inside the zone. Commit map: no allocated page is in a
 /// unit marked decommitted, and the decommitted bytes add up.
 /// </remarks>
 internal static unsafe class ArenaValidator
@@ -41,14 +42,16 @@ internal static unsafe class ArenaValidator
         if (freeFromLists != z.FreePages)
             Fail(z, $"free_pages is {z.FreePages} but the free areas hold {freeFromLists} pages");
 
-        // Coverage: walk the zone block by block.
+        // Coverage: walk the zone block by block (a run's members count as allocated blocks of the run).
         long listed = 0;
+        int runLeft = 0;
         for (int page = 0; page < z.Pages;)
         {
             PageFlags f = d[page].Flags;
             int order = d[page].Order;
             bool isFree = (f & PageFlags.FreeHead) != 0;
-            if (!isFree && (f & PageFlags.AllocatedHead) == 0)
+            runLeft = CheckRunPlace(z, page, runLeft);
+            if (!isFree && (f & (PageFlags.AllocatedHead | PageFlags.RunMember)) == 0)
                 Fail(z, $"page {page} is neither the head of a free block nor of an allocated one");
             if (isFree && (f & PageFlags.AllocatedHead) != 0)
                 Fail(z, $"page {page} is flagged both free and allocated");
@@ -66,6 +69,8 @@ internal static unsafe class ArenaValidator
                 Fail(z, $"page {page} is an allocated head outside the page cache with an age ({d[page].Age})");
             page += 1 << order;
         }
+        if (runLeft > 0)
+            Fail(z, $"a run reaches past the end of the zone ({runLeft} blocks missing)");
 
         // Merge bitmaps: one bit per pair below the top order.
         for (int order = 0; order < z.MaxOrder - 1; order++)
@@ -116,6 +121,30 @@ internal static unsafe class ArenaValidator
             marked += map.IsMarked(u) ? map.BytesOf(u) : 0;
         if (marked != map.DecommittedBytes)
             Fail(z, $"the commit map marks {marked} bytes decommitted but counts {map.DecommittedBytes}");
+    }
+
+    /// <summary>
+    /// A run: its head is a plain allocated head of the top order with a length of at least 2 blocks that fits in
+    /// the zone, and exactly the next length - 1 blocks are its members (top order, neither free nor allocated
+    /// heads). Returns how many members are still to come after <paramref name="page"/>.
+    /// </summary>
+    private static int CheckRunPlace(Zone z, int page, int runLeft)
+    {
+        ref PageDescriptor d = ref z.Desc[page];
+        int top = z.MaxOrder - 1;
+        bool member = (d.Flags & PageFlags.RunMember) != 0;
+        if (member != runLeft > 0)
+            Fail(z, member ? $"page {page} is flagged as a run member outside any run" : $"the run before page {page} is missing {runLeft} members");
+        if (member && ((d.Flags & (PageFlags.FreeHead | PageFlags.AllocatedHead | PageFlags.Run)) != 0 || d.Order != top))
+            Fail(z, $"run member at page {page} is also a head of its own, or not of the top order");
+        if (member)
+            return runLeft - 1;
+        if ((d.Flags & PageFlags.Run) == 0)
+            return 0;
+        if (d.Flags != (PageFlags.AllocatedHead | PageFlags.Run) || d.Order != top || d.Owner != 0
+            || d.Next < 2 || (long)page + ((long)d.Next << top) > z.Pages)
+            Fail(z, $"run at page {page} is not a plain allocated head of the top order with a length from 2 that fits the zone ({d.Next} blocks)");
+        return d.Next - 1;
     }
 
     private static bool IsFreeHead(Zone z, int page, int order)

@@ -8,18 +8,23 @@ internal sealed unsafe partial class AllocationPath
     /// <summary>One call's state through the slow path.</summary>
     private ref struct Call
     {
-        public Call(int order, AllocFlags flags, Zone[] zonelist)
+        public Call(int order, AllocFlags flags, Zone[] zonelist, int run = 0)
         {
             Order = order;
+            Run = run;
             Flags = flags;
             Zonelist = zonelist;
             MemAlloc = (flags & AllocFlags.MemAlloc) != 0;
             MayWait = (flags & AllocFlags.Wait) != 0;
+            SinglePage = order == 0 && run == 0;
             // direct_reclaim: a single page, for a caller that may wait and is not memory management.
-            DirectReclaim = order == 0 && MayWait && !MemAlloc;
+            DirectReclaim = SinglePage && MayWait && !MemAlloc;
         }
 
         public readonly int Order;
+        /// <summary>0 for one block of <see cref="Order"/>; else a run of this many blocks of it (the top order).</summary>
+        public readonly int Run;
+        public readonly bool SinglePage;
         public readonly AllocFlags Flags;
         public readonly Zone[] Zonelist;
         public readonly bool MemAlloc, MayWait, DirectReclaim;
@@ -33,8 +38,13 @@ internal sealed unsafe partial class AllocationPath
 
     private void* SlowPath(int order, AllocFlags flags, Zone[] zonelist)
     {
-        EntryWakeups();
         var call = new Call(order, flags, zonelist);
+        return SlowPath(ref call);
+    }
+
+    private void* SlowPath(ref Call call)
+    {
+        EntryWakeups();
         try
         {
             void* block = StepsTwoToFour(ref call);
@@ -53,7 +63,7 @@ internal sealed unsafe partial class AllocationPath
                 if (next == Next.Fail && !StepSeven(ref call))
                     return Failed(ref call);
                 // Start again from step 1.
-                block = StepOne(call.Order, call.Flags, call.Zonelist);
+                block = StepOne(call.Order, call.Flags, call.Zonelist, call.Run);
                 if (block == null)
                     block = StepsTwoToFour(ref call);
             }
@@ -78,7 +88,7 @@ internal sealed unsafe partial class AllocationPath
         block = null;
         if (call.MemAlloc || !call.MayWait)
             return Next.FinalPhase;
-        if (call.Order > 0)
+        if (!call.SinglePage)
         {
             block = HigherOrderReclaim(ref call);
             if (block != null)
@@ -90,7 +100,7 @@ internal sealed unsafe partial class AllocationPath
             ? Daemon.RunPassAndWait(call.Deadline)
             : RunInCaller(() => _reclaim.TryToFreePages(mayIo: false)) > 0;
         CountPressure(call.Zonelist[0]);
-        return call.Order == 0 ? WaitForSinglePage(ref call, progress, out block) : Next.FinalPhase;
+        return call.SinglePage ? WaitForSinglePage(ref call, progress, out block) : Next.FinalPhase;
     }
 
     /// <summary>
@@ -133,7 +143,7 @@ internal sealed unsafe partial class AllocationPath
         return Next.Fail;
     }
 
-    /// <summary>Step 5 for order &gt; 0: page_launder as MemAlloc, then reclaim-free-retry per zone.</summary>
+    /// <summary>Step 5 for order &gt; 0 (and runs): page_launder as MemAlloc, then reclaim-free-retry per zone.</summary>
     private void* HigherOrderReclaim(ref Call call)
     {
         bool mayIo = (call.Flags & AllocFlags.Io) != 0;
@@ -152,7 +162,7 @@ internal sealed unsafe partial class AllocationPath
                 {
                     zone.FreeBlock(page, 0);
                     Account(zone).CountFree();
-                    head = _arena.IsDisposed ? -1 : zone.RmQueue(call.Order, ReserveFloor(zone, call.Flags), OwnerSlot());
+                    head = RmQueueLocked(zone, call.Order, call.Run, call.Flags);
                     if (head >= 0)
                         Account(zone).CountServed(AllocationStep.HigherOrderReclaim);
                 }
@@ -171,7 +181,7 @@ internal sealed unsafe partial class AllocationPath
         {
             if (!call.MemAlloc && Volatile.Read(ref zone.FreePages) < zone.PagesMin / 4)
                 continue;
-            void* block = Take(zone, call.Order, call.Flags, AllocationStep.FinalPhase);
+            void* block = Take(zone, call.Order, call.Run, call.Flags, AllocationStep.FinalPhase);
             if (block != null)
                 return block;
         }

@@ -102,13 +102,7 @@ internal sealed unsafe partial class AllocationPath
     /// </summary>
     public void* Allocate(int order, AllocFlags flags, Zone[] zonelist)
     {
-        // Owner callbacks and the reclaimer thread are memory management (PF_MEMALLOC) whatever they ask for;
-        // Io and Fs mean nothing without Wait.
-        if (ThreadState.Current.ReclaimDepth != 0)
-            flags |= AllocFlags.MemAlloc;
-        if ((flags & AllocFlags.Wait) == 0)
-            flags &= ~(AllocFlags.Io | AllocFlags.Fs);
-
+        flags = Normalize(flags);
         void* block = StepOne(order, flags, zonelist);
         if (block != null)
         {
@@ -116,6 +110,19 @@ internal sealed unsafe partial class AllocationPath
             return block;
         }
         return SlowPath(order, flags, zonelist);
+    }
+
+    /// <summary>
+    /// Owner callbacks and the reclaimer thread are memory management (PF_MEMALLOC) whatever they ask for; Io and
+    /// Fs mean nothing without Wait.
+    /// </summary>
+    private static AllocFlags Normalize(AllocFlags flags)
+    {
+        if (ThreadState.Current.ReclaimDepth != 0)
+            flags |= AllocFlags.MemAlloc;
+        if ((flags & AllocFlags.Wait) == 0)
+            flags &= ~(AllocFlags.Io | AllocFlags.Fs);
+        return flags;
     }
 
     /// <summary>
@@ -127,19 +134,19 @@ internal sealed unsafe partial class AllocationPath
     /// run whenever a request reaches a zone lock (a refill, an rmqueue, the slow path), and a block served from
     /// the thread's own magazine skips them.
     /// </remarks>
-    private void* StepOne(int order, AllocFlags flags, Zone[] zonelist)
+    private void* StepOne(int order, AllocFlags flags, Zone[] zonelist, int run = 0)
     {
-        long extra = (1L << order) - 1;
+        long extra = ExtraPages(order, run);
         foreach (Zone zone in zonelist)
         {
             long free = Volatile.Read(ref zone.FreePages);
             if (free - extra >= zone.PagesLow)
             {
-                void* block = order < zone.GateLimit ? TakeParked(zone, order, flags) : null;
+                void* block = run == 0 && order < zone.GateLimit ? TakeParked(zone, order, flags) : null;
                 if (block == null)
                 {
                     EntryWakeups();
-                    block = Take(zone, order, flags, AllocationStep.FastPath);
+                    block = Take(zone, order, run, flags, AllocationStep.FastPath);
                 }
                 if (block != null)
                     return block;
@@ -166,18 +173,36 @@ internal sealed unsafe partial class AllocationPath
         return page >= 0 ? zone.Address(page) : null;
     }
 
+    /// <summary>
+    /// The pages a request needs beyond its first, which the watermark tests subtract: 2^order - 1 for a block,
+    /// the run's pages - 1 for a run of <paramref name="run"/> blocks of <paramref name="order"/>.
+    /// </summary>
+    private static long ExtraPages(int order, int run) => (Math.Max(run, 1) * (1L << order)) - 1;
+
     /// <summary>rmqueue under the zone lock, respecting the reserve floor; counts the step that served.</summary>
-    private void* Take(Zone zone, int order, AllocFlags flags, AllocationStep step)
+    private void* Take(Zone zone, int order, int run, AllocFlags flags, AllocationStep step)
     {
         int page;
         lock (zone.Lock)
         {
-            page = _arena.IsDisposed ? -1 : zone.RmQueue(order, ReserveFloor(zone, flags), OwnerSlot());
+            page = RmQueueLocked(zone, order, run, flags);
             if (page < 0)
                 return null;
             Account(zone).CountServed(step);
         }
         return zone.Address(page);
+    }
+
+    /// <summary>
+    /// rmqueue of a block of <paramref name="order"/>, or of a run of <paramref name="run"/> max-order blocks
+    /// (run &gt; 0), leaving the reserve floor; -1 when the zone refuses or the arena is gone. Zone lock held.
+    /// </summary>
+    private int RmQueueLocked(Zone zone, int order, int run, AllocFlags flags)
+    {
+        if (_arena.IsDisposed)
+            return -1;
+        long floor = ReserveFloor(zone, flags);
+        return run == 0 ? zone.RmQueue(order, floor, OwnerSlot()) : zone.TakeRun(run, floor);
     }
 
     /// <summary>The calling thread's slot in this arena (0 when it has no magazine here): blocks it takes are tagged with it.</summary>
@@ -197,7 +222,7 @@ internal sealed unsafe partial class AllocationPath
     /// </summary>
     private void* AllocLimit(ref Call call, Watermark mark, AllocationStep step)
     {
-        long extra = (1L << call.Order) - 1;
+        long extra = ExtraPages(call.Order, call.Run);
         foreach (Zone zone in call.Zonelist)
         {
             long free = Volatile.Read(ref zone.FreePages);
@@ -206,14 +231,14 @@ internal sealed unsafe partial class AllocationPath
                 continue;
             if (call.DirectReclaim && free < zone.PagesMin + DirectReclaimSlack)
             {
-                void* parked = DrainOnce(ref call) ? Take(zone, call.Order, call.Flags, step) : null;
+                void* parked = DrainOnce(ref call) ? Take(zone, call.Order, call.Run, call.Flags, step) : null;
                 if (parked != null)
                     return parked;
                 int page = _reclaim.ReclaimPage(zone, forCaller: true);
                 if (page >= 0)
                     return zone.Address(page);
             }
-            void* block = Take(zone, call.Order, call.Flags, step);
+            void* block = Take(zone, call.Order, call.Run, call.Flags, step);
             if (block != null)
                 return block;
         }
@@ -243,7 +268,7 @@ internal sealed unsafe partial class AllocationPath
     /// <summary>Steps 1 and 4 once more, without waking or waiting (a waiting caller's last looks).</summary>
     private void* RetryAtMin(ref Call call)
     {
-        void* block = StepOne(call.Order, call.Flags, call.Zonelist);
+        void* block = StepOne(call.Order, call.Flags, call.Zonelist, call.Run);
         return block != null ? block : AllocLimit(ref call, Watermark.Min, AllocationStep.Min);
     }
 

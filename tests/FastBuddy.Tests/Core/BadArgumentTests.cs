@@ -44,10 +44,10 @@ public sealed unsafe class BadArgumentTests
     [InlineData(1)]
     [InlineData(4096)]
     [InlineData(1 << 30)]
-    public void AllocOfMoreThanTheLargestBlock_IsInvalidArgument_AndChangesNothing(int bytesOverLargest)
+    public void AllocOfMoreThanTheLargestZone_IsInvalidArgument_AndChangesNothing(int bytesOverZone)
     {
         using BuddyArena arena = NewArena();
-        nuint bytes = arena.BlockBytes(MaxOrder - 1) + (nuint)bytesOverLargest;
+        nuint bytes = arena.MaxAllocBytes + (nuint)bytesOverZone;
 
         ArenaState.AssertRejected(arena, FastBuddyStatus.InvalidArgument, () => arena.Alloc(bytes, Mechanism));
     }
@@ -75,13 +75,13 @@ public sealed unsafe class BadArgumentTests
     }
 
     [Fact]
-    public void ReallocToMoreThanTheLargestBlock_IsInvalidArgument_AndKeepsTheBlock()
+    public void ReallocToMoreThanTheLargestZone_IsInvalidArgument_AndKeepsTheBlock()
     {
         using BuddyArena arena = NewArena();
         void* p = arena.Alloc(4096, Mechanism);
         Patterns.Fill(p, 4096, 42);
 
-        ArenaState.AssertRejected(arena, FastBuddyStatus.InvalidArgument, () => arena.Realloc(p, arena.BlockBytes(MaxOrder - 1) + 1, Mechanism));
+        ArenaState.AssertRejected(arena, FastBuddyStatus.InvalidArgument, () => arena.Realloc(p, arena.MaxAllocBytes + 1, Mechanism));
         ArenaState.AssertRejected(arena, FastBuddyStatus.InvalidArgument, () => arena.Realloc(p, nuint.MaxValue, Mechanism));
 
         Patterns.AssertIntact(p, 4096, 42);

@@ -168,11 +168,38 @@ public sealed unsafe class SpanHelperTests
     }
 
     [Fact]
-    public void AllocSpan_LargerThanTheLargestBlock_IsInvalidArgument()
+    public void AllocSpan_LargerThanTheLargestZone_IsInvalidArgument()
     {
-        using BuddyArena arena = SingleZone(64, maxOrder: 6); // largest block: 32 pages
+        using BuddyArena arena = SingleZone(64, maxOrder: 6); // largest block: 32 pages, the zone two of them
 
-        ArenaState.AssertRejected(arena, FastBuddyStatus.InvalidArgument, () => arena.AllocSpan<long>(32 * Page / 8 + 1));
+        ArenaState.AssertRejected(arena, FastBuddyStatus.InvalidArgument, () => arena.AllocSpan<long>(64 * Page / 8 + 1));
+    }
+
+    [Fact]
+    public void AllocSpan_LargerThanTheLargestBlock_IsARun_ThatFreeOfTheSpanGivesBack()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+
+        Span<long> span = arena.AllocSpan<long>(32 * Page / 8 + 1, Mechanism);
+
+        Assert.Equal(32 * Page / 8 + 1, span.Length);
+        Assert.Equal(0, arena.GetStats().FreePages);
+        arena.Free(span);
+        Assert.Equal(64, arena.GetStats().FreePages);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void FreeOfASpanOverARun_WithTheSizeOfAnotherLength_IsOrderMismatch()
+    {
+        using BuddyArena arena = SingleZone(96, maxOrder: 6);
+        Span<byte> span = arena.AllocSpan<byte>(3 * 32 * Page, Mechanism);
+        byte* p = (byte*)Unsafe.AsPointer(ref span[0]);
+
+        ArenaState.AssertRejected(arena, FastBuddyStatus.OrderMismatch, () => arena.Free(new Span<byte>(p, 2 * 32 * Page)));
+        ArenaState.AssertRejected(arena, FastBuddyStatus.OrderMismatch, () => arena.Free(new Span<byte>(p, Page)));
+        arena.Free(span);
+        arena.Validate();
     }
 
     [Fact]
@@ -206,12 +233,22 @@ public sealed unsafe class SpanHelperTests
     }
 
     [Fact]
-    public void FreeOfASpan_ThatIsLongerThanTheLargestBlock_IsInvalidArgument()
+    public void FreeOfASpan_ThatIsLongerThanTheLargestZone_IsInvalidArgument()
     {
         using BuddyArena arena = SingleZone(64, maxOrder: 6);
         byte* block = (byte*)arena.AllocPages(5, Mechanism);
 
-        ArenaState.AssertRejected(arena, FastBuddyStatus.InvalidArgument, () => arena.Free(new Span<byte>(block, 33 * Page)));
+        ArenaState.AssertRejected(arena, FastBuddyStatus.InvalidArgument, () => arena.Free(new Span<byte>(block, 65 * Page)));
+        arena.FreePages(block, 5);
+    }
+
+    [Fact]
+    public void FreeOfASpan_OfARunSize_OverAPlainBlock_IsOrderMismatch()
+    {
+        using BuddyArena arena = SingleZone(64, maxOrder: 6);
+        byte* block = (byte*)arena.AllocPages(5, Mechanism);
+
+        ArenaState.AssertRejected(arena, FastBuddyStatus.OrderMismatch, () => arena.Free(new Span<byte>(block, 33 * Page)));
         arena.FreePages(block, 5);
     }
 
