@@ -1,15 +1,27 @@
 namespace FastBuddy.Soak;
 
-/// <summary>A live block of the soak: where, what order, how it was allocated, and the id its pattern comes from.</summary>
-internal readonly unsafe record struct Block(nint Address, int Order, Block.Kind What, long Id)
+/// <summary>
+/// A live allocation of the soak: where, what order (a block of pages) or what usable size (a slab object), how it
+/// was allocated, and the id its pattern comes from.
+/// </summary>
+internal readonly unsafe record struct Block(nint Address, int Order, Block.Kind What, long Id, nuint Size = 0)
 {
-    public enum Kind { Pages, Bytes }
+    /// <summary>Pages: from AllocPages; Bytes: a block of pages from the byte API; Object: a slab object from it.</summary>
+    public enum Kind { Pages, Bytes, Object }
 
-    public int Pages(int pageSize) => 1 << Order;
+    /// <summary>Pages the host holds as its own block (a slab object's pages are the slab's, counted in SlabPages).</summary>
+    public int HeldPages => What == Kind.Object ? 0 : 1 << Order;
 
-    /// <summary>Writes the id's pattern into the first and last word of every page (enough to see overlap and loss).</summary>
+    /// <summary>Writes the id's pattern into the first and last word of every page, or of the object (enough to see overlap and loss).</summary>
     public void Fill(int pageSize)
     {
+        if (What == Kind.Object)
+        {
+            ((ulong*)Address)[0] = Pattern(0);
+            if (Size >= 16)
+                ((ulong*)(Address + (nint)Size))[-1] = ~Pattern(0);
+            return;
+        }
         int pages = 1 << Order;
         for (int i = 0; i < pages; i++)
         {
@@ -21,6 +33,8 @@ internal readonly unsafe record struct Block(nint Address, int Order, Block.Kind
 
     public bool Check(int pageSize)
     {
+        if (What == Kind.Object)
+            return ((ulong*)Address)[0] == Pattern(0) && (Size < 16 || ((ulong*)(Address + (nint)Size))[-1] == ~Pattern(0));
         int pages = 1 << Order;
         for (int i = 0; i < pages; i++)
         {

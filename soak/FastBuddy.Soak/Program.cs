@@ -206,14 +206,15 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
     private static void CountPages(Lane lane)
     {
         ArenaStats s = lane.Arena.GetStats();
-        long host = lane.Workers.Keys.Sum(w => (long)w.HeldPages()) + lane.Handoff.Sum(b => 1L << b.Order);
+        long host = lane.Workers.Keys.Sum(w => (long)w.HeldPages()) + lane.Handoff.Sum(b => (long)b.HeldPages);
         long cachedByHost = lane.Workers.Keys.Sum(w => (long)w.CachedPages);
         long cached = s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages;
-        // The host's cached pages are counted once, as cached: HeldPages includes them.
-        long counted = s.FreePages + s.PerCpuPages + cached + host - cachedByHost;
+        // The host's cached pages are counted once, as cached: HeldPages includes them. Its slab objects live in
+        // slab pages (SlabPages, with the slabs' free objects and the spares); its blocks are its own.
+        long counted = s.FreePages + s.PerCpuPages + s.SlabPages + cached + host - cachedByHost;
         bool exact = !lane.Arena.Options.BackgroundReclaim;
         if (counted > s.TotalPages || (exact && (counted != s.TotalPages || cached != cachedByHost)))
-            lane.Counters.Error($"pages: free {s.FreePages} + parked {s.PerCpuPages} + cached {cached} + host {host - cachedByHost} = {counted}, total {s.TotalPages} (host cached {cachedByHost})");
+            lane.Counters.Error($"pages: free {s.FreePages} + parked {s.PerCpuPages} + slab {s.SlabPages} + cached {cached} + host {host - cachedByHost} = {counted}, total {s.TotalPages} (host cached {cachedByHost})");
         else
             Interlocked.Increment(ref lane.Counters.PageCounts);
     }
@@ -242,9 +243,10 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
                 FreeLeftover(lane, b);
             lane.Arena.Balance();
             lane.Arena.Validate();
+            lane.Arena.Trim(); // the spare slabs (and any slab the main thread adopted freeing leftovers) back too
             Interlocked.Increment(ref lane.Counters.Validations);
             ArenaStats s = lane.Arena.GetStats();
-            bool ok = s.FreePages == s.TotalPages && s.PerCpuPages == 0 && lane.Owner.CachedCount == 0
+            bool ok = s.FreePages == s.TotalPages && s.PerCpuPages == 0 && lane.Owner.CachedCount == 0 && s.SlabObjects == 0
                 && s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages == 0;
             if (!ok)
                 lane.Counters.Error($"{lane.Name}: free {s.FreePages} of {s.TotalPages}, parked {s.PerCpuPages}, cached {s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages}, owner {lane.Owner.CachedCount}");
@@ -257,7 +259,7 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
     {
         if (!b.Check(lane.Arena.PageSize))
             lane.Counters.Error($"hand-off block {b.Id} lost its contents");
-        if (b.What == Block.Kind.Bytes)
+        if (b.What != Block.Kind.Pages)
             lane.Arena.Free((void*)b.Address);
         else
             lane.Arena.FreePages((void*)b.Address, b.Order);
@@ -286,7 +288,7 @@ internal sealed class Soak(TimeSpan duration, int threadsPerArena, int perCpuPag
             Console.WriteLine($"  validate            {c.Validations} passed with the workers stopped, {c.PageCounts} page counts right; while they ran: {c.ConcurrentValidations} passed, {c.ConcurrentValidateReports} reported");
             foreach (string report in c.ConcurrentReports.Take(3))
                 Console.WriteLine($"    while running: {report}");
-            Console.WriteLine($"  end                 free {s.FreePages} of {s.TotalPages}, parked {s.PerCpuPages}, cached {s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages}");
+            Console.WriteLine($"  end                 free {s.FreePages} of {s.TotalPages}, parked {s.PerCpuPages}, cached {s.ActivePages + s.InactiveDirtyPages + s.InactiveCleanPages}, slab {s.SlabPages} pages");
             Console.WriteLine($"  errors              {c.ErrorCount} (of which the owner saw {l.Owner.Errors})");
         }
         Console.WriteLine($"resident memory       min {rss.Min() >> 20} MiB, max {rss.Max() >> 20} MiB; first minute {firstMinute:0.0} MiB, last minute {lastMinute:0.0} MiB");

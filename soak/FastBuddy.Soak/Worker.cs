@@ -82,7 +82,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
     {
         block.Fill(arena.PageSize);
         _blocks.Add(block);
-        _blockPages += 1 << block.Order;
+        _blockPages += block.HeldPages;
         Interlocked.Increment(ref counters.Allocations);
     }
 
@@ -94,7 +94,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
         Block b = _blocks[i];
         _blocks[i] = _blocks[^1];
         _blocks.RemoveAt(_blocks.Count - 1);
-        _blockPages -= 1 << b.Order;
+        _blockPages -= b.HeldPages;
         Free(b);
     }
 
@@ -102,7 +102,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
     {
         if (!b.Check(arena.PageSize))
             counters.Error($"block {b.Id} at 0x{b.Address:x} lost its contents");
-        if (b.What == Block.Kind.Bytes)
+        if (b.What != Block.Kind.Pages)
             arena.Free((void*)b.Address);
         else
             arena.FreePages((void*)b.Address, b.Order);
@@ -135,7 +135,13 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
                 counters.Error("Realloc lost the block's contents");
             p = q;
         }
-        int order = System.Numerics.BitOperations.Log2(arena.UsableSize(p) / (nuint)arena.PageSize);
+        nuint usable = arena.UsableSize(p);
+        if (usable <= (nuint)arena.SmallMax)
+        {
+            Keep(new Block((nint)p, 0, Block.Kind.Object, ++_nextId, usable));
+            return;
+        }
+        int order = System.Numerics.BitOperations.Log2(usable / (nuint)arena.PageSize);
         Keep(new Block((nint)p, order, Block.Kind.Bytes, ++_nextId));
     }
 
@@ -254,7 +260,7 @@ internal sealed unsafe class Worker(BuddyArena arena, SoakOwner owner, Concurren
             return;
         Block b = _blocks[^1];
         _blocks.RemoveAt(_blocks.Count - 1);
-        _blockPages -= 1 << b.Order;
+        _blockPages -= b.HeldPages;
         handoff.Enqueue(b);
     }
 
