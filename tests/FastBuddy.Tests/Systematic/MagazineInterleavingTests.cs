@@ -42,6 +42,9 @@ namespace FastBuddy.Tests.Systematic;
 /// returns.
 /// </para>
 /// </remarks>
+// Alone on the machine: a schedule must replay exactly, and other tests' sweeps and load must not stretch a
+// step past the drain's patience (wall-clock) and change the choices.
+[Collection(TestSupport.SerialCollection.Name)]
 public sealed unsafe class MagazineInterleavingTests(ITestOutputHelper output)
 {
     /// <summary>1024 pages: each order-0 list holds 16 blocks, refilled 16 at a time; waits are long (only Dispose ends one).</summary>

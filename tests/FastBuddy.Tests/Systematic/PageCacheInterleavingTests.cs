@@ -9,6 +9,9 @@ namespace FastBuddy.Tests.Systematic;
 /// launderers and a host re-dirtying the page, the host's CacheRemove against reclaim, and a host's wrong free
 /// against the reclaimer. Each runs with the per-thread lists off and in the default configuration.
 /// </summary>
+// Alone on the machine: a schedule must replay exactly, and other tests' sweeps and load must not stretch a
+// step past the drain's patience (wall-clock) and change the choices.
+[Collection(TestSupport.SerialCollection.Name)]
 public sealed unsafe class PageCacheInterleavingTests(ITestOutputHelper output)
 {
     private const long Min = 8;
