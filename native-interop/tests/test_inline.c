@@ -4,6 +4,7 @@
  * and a thread's exit giving its parked pages back.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -146,7 +147,8 @@ static void* race_other(void* arg)
     fb_free_pages(r->arena, mine, 0);
     for (int round = 1; round <= fbt_scale(20000); round++) {
         __atomic_store_n(&r->ready, round, __ATOMIC_RELEASE);
-        while (__atomic_load_n(&r->round, __ATOMIC_ACQUIRE) != round) { }
+        while (__atomic_load_n(&r->round, __ATOMIC_ACQUIRE) != round)
+            sched_yield(); /* lets valgrind, which runs one thread at a time, switch here */
         race_free(r, 1);
     }
     return NULL;
@@ -163,11 +165,13 @@ FB_TEST(inline_two_threads_racing_to_free_one_block_exactly_one_wins)
     int rounds = fbt_scale(20000);
     for (int round = 1; round <= rounds; round++) {
         r.block = fb_alloc_pages(r.arena, 0, FB_KERNEL);
-        while (__atomic_load_n(&r.ready, __ATOMIC_ACQUIRE) != round) { }
+        while (__atomic_load_n(&r.ready, __ATOMIC_ACQUIRE) != round)
+            sched_yield();
         __atomic_store_n(&r.round, round, __ATOMIC_RELEASE);
         race_free(&r, 0);
         /* wait for the other thread's free of this round */
-        while (__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) < 2 * round) { }
+        while (__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) < 2 * round)
+            sched_yield();
     }
     pthread_join(other, NULL);
     CHECK_EQ(r.ok, rounds);
