@@ -1,4 +1,3 @@
-using System.Text;
 using FastBuddy.Tests.TestSupport;
 
 namespace FastBuddy.Tests.Slab;
@@ -37,37 +36,12 @@ public abstract unsafe class SlabSpec(bool magazines)
     /// <summary>The alignment the byte API promises an object of class <paramref name="size"/>: 16, or 8 for odd multiples of 8.</summary>
     protected static int AlignmentOf(int size) => (size / 8) % 2 == 1 ? 8 : 16;
 
-    /// <summary>
-    /// Everything a rejected call must leave as it was: the page counters and free blocks and, per size class, the
-    /// slabs, spares and objects in use.
-    /// </summary>
-    protected static string Describe(BuddyArena arena)
-    {
-        ArenaStats s = arena.GetStats();
-        var sb = new StringBuilder(TestSupport.ArenaState.Describe(arena));
-        sb.Append($"\nslab pages {s.SlabPages} objects {s.SlabObjects} bytes {s.SlabObjectBytes}");
-        foreach (SlabClassStats c in s.SlabClasses)
-        {
-            if (c.Slabs != 0)
-                sb.Append($"\n{c.ObjectSize} B: slabs {c.Slabs} spare {c.SpareSlabs} in use {c.ObjectsInUse} free {c.FreeObjects}");
-        }
-        return sb.ToString();
-    }
+    /// <summary>Everything a rejected call must leave as it was (<see cref="ArenaState.Describe"/>, slab caches included).</summary>
+    protected static string Describe(BuddyArena arena) => ArenaState.Describe(arena);
 
-    /// <summary>
-    /// Runs <paramref name="call"/>, which must throw <see cref="FastBuddyException"/> with <paramref name="expected"/>;
-    /// the arena validates before and after and nothing in <see cref="Describe"/> changed.
-    /// </summary>
+    /// <summary><see cref="ArenaState.AssertRejected"/>: the status, a message, and nothing changed.</summary>
     protected static void AssertRejected(BuddyArena arena, FastBuddyStatus expected, Action call)
-    {
-        arena.Validate();
-        string before = Describe(arena);
-        FastBuddyException ex = Assert.Throws<FastBuddyException>(call);
-        Assert.Equal(expected, ex.Status);
-        Assert.False(string.IsNullOrWhiteSpace(ex.Message), "A rejected call must say why.");
-        arena.Validate();
-        Assert.Equal(before, Describe(arena));
-    }
+        => ArenaState.AssertRejected(arena, expected, call);
 
     /// <summary>The statistics line of the class of <paramref name="size"/>-byte objects.</summary>
     protected static SlabClassStats ClassOf(BuddyArena arena, int size) => SlabProbe.Class(arena, size);

@@ -5,7 +5,7 @@ namespace FastBuddy.Tests.TestSupport;
 /// <summary>Snapshots of what a bad call must leave unchanged, and the assertion that it did.</summary>
 internal static class ArenaState
 {
-    /// <summary>Totals, counters, and per zone the free pages and free blocks per order, as one comparable text.</summary>
+    /// <summary>Totals, counters, per zone the free pages and free blocks per order, and per size class the slabs, as one comparable text.</summary>
     public static string Describe(BuddyArena arena)
     {
         ArenaStats s = arena.GetStats();
@@ -13,6 +13,13 @@ internal static class ArenaState
         sb.Append($"total {s.TotalPages} free {s.FreePages} percpu {s.PerCpuPages} allocs {s.Allocations} frees {s.Frees} failures {s.Failures}");
         foreach (ZoneStats z in s.Zones)
             sb.Append($"\n{z.Name}: pages {z.Pages} free {z.FreePages} blocks [{string.Join(",", z.FreeBlocks)}]");
+        // The slab caches: per size class the slabs, spares and objects in use.
+        sb.Append($"\nslab pages {s.SlabPages} objects {s.SlabObjects} bytes {s.SlabObjectBytes}");
+        foreach (SlabClassStats c in s.SlabClasses)
+        {
+            if (c.Slabs != 0)
+                sb.Append($"\n{c.ObjectSize} B: slabs {c.Slabs} spare {c.SpareSlabs} in use {c.ObjectsInUse} free {c.FreeObjects}");
+        }
         return sb.ToString();
     }
 
