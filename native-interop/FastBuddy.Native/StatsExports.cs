@@ -17,14 +17,9 @@ internal static unsafe class StatsExports
     [UnmanagedCallersOnly(EntryPoint = "fb_get_stats")]
     public static int GetStats(nint arena, FbStats* stats)
     {
-        ArenaHandle? handle = HandleTable.Find(arena);
-        if (handle is null)
-            return Fail(InvalidArgument, NotAnArena);
-        if (stats == null)
-            return Fail(InvalidArgument, "fb_get_stats needs an fb_stats to fill.");
-        uint size = stats->StructSize;
-        if (size < FbStats.MinSize || size > MaxStructSize)
-            return Fail(InvalidArgument, $"fb_stats.struct_size is {size}: set it to sizeof(fb_stats) (at least {FbStats.MinSize}).");
+        int status = Admit(arena, (uint*)stats, FbStats.MinSize, "fb_get_stats", "fb_stats", out ArenaHandle handle, out uint size);
+        if (status != Ok)
+            return status;
         try
         {
             BuddyArena a = handle.Arena;
@@ -79,14 +74,9 @@ internal static unsafe class StatsExports
     [UnmanagedCallersOnly(EntryPoint = "fb_get_zone_stats")]
     public static int GetZoneStats(nint arena, uint zone, FbZoneStats* stats)
     {
-        ArenaHandle? handle = HandleTable.Find(arena);
-        if (handle is null)
-            return Fail(InvalidArgument, NotAnArena);
-        if (stats == null)
-            return Fail(InvalidArgument, "fb_get_zone_stats needs an fb_zone_stats to fill.");
-        uint size = stats->StructSize;
-        if (size < FbZoneStats.MinSize || size > MaxStructSize)
-            return Fail(InvalidArgument, $"fb_zone_stats.struct_size is {size}: set it to sizeof(fb_zone_stats) (at least {FbZoneStats.MinSize}).");
+        int status = Admit(arena, (uint*)stats, FbZoneStats.MinSize, "fb_get_zone_stats", "fb_zone_stats", out ArenaHandle handle, out uint size);
+        if (status != Ok)
+            return status;
         try
         {
             ArenaStats s = handle.Arena.GetStats();
@@ -127,14 +117,9 @@ internal static unsafe class StatsExports
     [UnmanagedCallersOnly(EntryPoint = "fb_get_slab_stats")]
     public static int GetSlabStats(nint arena, uint cls, FbSlabStats* stats)
     {
-        ArenaHandle? handle = HandleTable.Find(arena);
-        if (handle is null)
-            return Fail(InvalidArgument, NotAnArena);
-        if (stats == null)
-            return Fail(InvalidArgument, "fb_get_slab_stats needs an fb_slab_stats to fill.");
-        uint size = stats->StructSize;
-        if (size < FbSlabStats.MinSize || size > MaxStructSize)
-            return Fail(InvalidArgument, $"fb_slab_stats.struct_size is {size}: set it to sizeof(fb_slab_stats) (at least {FbSlabStats.MinSize}).");
+        int status = Admit(arena, (uint*)stats, FbSlabStats.MinSize, "fb_get_slab_stats", "fb_slab_stats", out ArenaHandle handle, out uint size);
+        if (status != Ok)
+            return status;
         try
         {
             ArenaStats s = handle.Arena.GetStats();
@@ -159,6 +144,24 @@ internal static unsafe class StatsExports
         {
             return Fail(e);
         }
+    }
+
+    /// <summary>
+    /// What every statistics call checks before it fills the caller's struct (whose first field is struct_size): a
+    /// live arena, a struct, and a struct_size from the minimum to <see cref="MaxStructSize"/>. Ok, or the failure's status.
+    /// </summary>
+    private static int Admit(nint arena, uint* structSize, uint minSize, string call, string type, out ArenaHandle handle, out uint size)
+    {
+        size = 0;
+        handle = HandleTable.Find(arena)!; // null only on the failure below
+        if (handle is null)
+            return Fail(InvalidArgument, NotAnArena);
+        if (structSize == null)
+            return Fail(InvalidArgument, $"{call} needs an {type} to fill.");
+        size = *structSize;
+        if (size < minSize || size > MaxStructSize)
+            return Fail(InvalidArgument, $"{type}.struct_size is {size}: set it to sizeof({type}) (at least {minSize}).");
+        return Ok;
     }
 
     /// <summary>
