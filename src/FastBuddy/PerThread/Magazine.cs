@@ -160,10 +160,8 @@ internal unsafe struct Magazine
             ulong bits = s->Free[w];
             if (bits != 0)
             {
-                s->Free[w] = bits & (bits - 1);
-                s->Used++;
                 m->LastError = 0;
-                p = s->Base + (nuint)((w << 6) + BitOperations.TrailingZeroCount(bits)) * s->Size;
+                p = SlabHeader.TakeObject(s, w, bits);
             }
         }
         Volatile.Write(ref m->InUse, 0);
@@ -184,17 +182,9 @@ internal unsafe struct Magazine
         SlabHeader* s = Volatile.Read(ref m->DrainRequested) == 0 && m->Slabs != null ? m->Slabs + id : null;
         if (s != null && s->Owner == (int)(uint)m->HeadTag)
         {
+            // Emptying a slab other than the current one is the checked path's: it gives the slab back.
             int index = SlabHeader.IndexOf(s, (nuint)p - (nuint)s->Base);
-            int w = index >> 6;
-            ulong bit = 1UL << index;
-            if (index >= 0 && ((s->Free[w] | s->Remote[w]) & bit) == 0 && (s->Used > 1 || s == Current(m)[s->Class]))
-            {
-                s->Free[w] |= bit;
-                s->Used--;
-                if (w < s->Cursor)
-                    s->Cursor = w;
-                freed = true;
-            }
+            freed = index >= 0 && (s->Used > 1 || s == Current(m)[s->Class]) && SlabHeader.ReturnObject(s, index);
         }
         Volatile.Write(ref m->InUse, 0);
         return freed;

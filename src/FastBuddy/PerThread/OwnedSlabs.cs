@@ -75,20 +75,6 @@ internal sealed unsafe class OwnedSlabs
         return released;
     }
 
-    /// <summary>Slabs the magazine owns (current and listed); racy unless the owner is shut out.</summary>
-    public int Count(Magazine* m)
-    {
-        int n = 0;
-        for (int cls = 0; cls < SizeClasses.Count; cls++)
-        {
-            if (Magazine.Current(m)[cls] != null)
-                n++;
-            for (int id = Magazine.Owned(m)[cls]; id != 0; id = _caches.Header(id)->Next)
-                n++;
-        }
-        return n;
-    }
-
     /// <summary>Whether the magazine owns any slab (a racy look at the heads only, safe while the owner runs).</summary>
     public static bool OwnsAny(Magazine* m)
     {

@@ -542,7 +542,7 @@ internal sealed unsafe class ThreadMagazines
             foreach (MagazineHandle h in drained)
             {
                 // Arena first: a handle still ours (registry lock held) cannot have been swept, so Ptr is valid.
-                if (h.Arena != this || !h.OwnerGone || Parked(h.Ptr) != 0 || Slabs?.Count(h.Ptr) > 0)
+                if (h.Arena != this || !h.OwnerGone || Parked(h.Ptr) != 0 || OwnedSlabs.OwnsAny(h.Ptr))
                     continue;
                 for (int zi = 0; zi < _zones.Length; zi++)
                     _onRetire(ZoneOf(zi).Index, Served(h.Ptr, zi), FreedCounter(h.Ptr, zi));

@@ -155,9 +155,7 @@ internal sealed unsafe class SlabCache
             if (bits != 0)
             {
                 s->Cursor = w;
-                s->Free[w] = bits & (bits - 1);
-                s->Used++;
-                return s->Base + (nuint)((w << 6) + BitOperations.TrailingZeroCount(bits)) * s->Size;
+                return SlabHeader.TakeObject(s, w, bits);
             }
         }
         s->Cursor = s->Words - 1;
@@ -186,17 +184,7 @@ internal sealed unsafe class SlabCache
 
     /// <summary>The owner's free (or the lock holder's, for an unowned slab): DoubleFree when the object is not in use.</summary>
     public static FastBuddyStatus FreeOwned(SlabHeader* s, int index)
-    {
-        int w = index >> 6;
-        ulong bit = 1UL << index;
-        if (((s->Free[w] | Volatile.Read(ref s->Remote[w])) & bit) != 0)
-            return FastBuddyStatus.DoubleFree;
-        s->Free[w] |= bit;
-        s->Used--;
-        if (w < s->Cursor)
-            s->Cursor = w;
-        return FastBuddyStatus.Ok;
-    }
+        => SlabHeader.ReturnObject(s, index) ? FastBuddyStatus.Ok : FastBuddyStatus.DoubleFree;
 
     /// <summary>
     /// A free from a thread that does not own the slab: one interlocked OR into the remote bitmap. Returns
@@ -274,14 +262,13 @@ internal sealed unsafe class SlabCache
     /// <summary>A slab for <paramref name="owner"/> from the pool (one with free objects first, then a spare), or null.</summary>
     public SlabHeader* Adopt(int owner)
     {
-        if (Volatile.Read(ref _pooled) == 0 && Volatile.Read(ref _spares) == 0)
+        if (PoolLooksEmpty)
             return null;
         lock (Lock)
         {
-            int id = _pooled != 0 ? _pooled : _spares;
-            if (id == 0)
+            SlabHeader* s = FirstPooled();
+            if (s == null)
                 return null;
-            SlabHeader* s = _table[id];
             Unlink(s);
             s->Owner = owner;
             s->State = SlabState.Owned;
@@ -293,13 +280,23 @@ internal sealed unsafe class SlabCache
     /// <summary>Without per-thread magazines: an object from the first pooled (or spare) slab, under the lock; null when there is none.</summary>
     public byte* PopShared()
     {
-        if (Volatile.Read(ref _pooled) == 0 && Volatile.Read(ref _spares) == 0)
+        if (PoolLooksEmpty)
             return null;
         lock (Lock)
         {
-            int id = _pooled != 0 ? _pooled : _spares;
-            return id == 0 ? null : PopAndFile(_table[id]);
+            SlabHeader* s = FirstPooled();
+            return s == null ? null : PopAndFile(s);
         }
+    }
+
+    /// <summary>A look without the lock, to skip taking it: nothing pooled and no spare.</summary>
+    private bool PoolLooksEmpty => Volatile.Read(ref _pooled) == 0 && Volatile.Read(ref _spares) == 0;
+
+    /// <summary>The pool's first slab with free objects, else its first spare, else null. Lock held.</summary>
+    private SlabHeader* FirstPooled()
+    {
+        int id = _pooled != 0 ? _pooled : _spares;
+        return id == 0 ? null : _table[id];
     }
 
     /// <summary>Without per-thread magazines: the first object of a slab just created (with no owner), which then joins the pool.</summary>

@@ -72,6 +72,37 @@ internal unsafe struct SlabHeader
         return index < s->Objects ? (int)index : -1;
     }
 
+    /// <summary>
+    /// The owner's take of the lowest object of word <paramref name="w"/>, whose free bits are
+    /// <paramref name="bits"/> (not 0): clears the bit, counts the object in use, returns its address.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* TakeObject(SlabHeader* s, int w, ulong bits)
+    {
+        s->Free[w] = bits & (bits - 1);
+        s->Used++;
+        return s->Base + (nuint)((w << 6) + BitOperations.TrailingZeroCount(bits)) * s->Size;
+    }
+
+    /// <summary>
+    /// The owner's return of object <paramref name="index"/> (the owner, or the class lock's holder for a slab with
+    /// no owner): false, changing nothing, when the object is not in use (free in either bitmap).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool ReturnObject(SlabHeader* s, int index)
+    {
+        int w = index >> 6;
+        ulong bit = 1UL << index;
+        ulong bits = s->Free[w];
+        if (((bits | Volatile.Read(ref s->Remote[w])) & bit) != 0)
+            return false;
+        s->Free[w] = bits | bit;
+        s->Used--;
+        if (w < s->Cursor)
+            s->Cursor = w;
+        return true;
+    }
+
     /// <summary>The inverse of odd <paramref name="d"/> modulo 2^64 (Newton's iteration, each step doubling the correct bits).</summary>
     public static ulong InverseOf(ulong d)
     {
