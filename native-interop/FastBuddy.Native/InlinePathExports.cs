@@ -33,6 +33,7 @@ internal static unsafe class InlinePathExports
         64, Magazine.HeaderBytes, Magazine.HeaderBytes + SizeClasses.Count * 8, // slabs, current[], owned[]
         0, 8, 12, 16, 24, 28, 32, 36, 48, 64, 128,                 // fb__slab: base .. cls, free, remote
         (long)PageDescriptor.SlabBit, 60, SizeClasses.Count, SizeClasses.MaxSmall, // slab bit, fb__slab.twos
+        72,                                                        // fb_magazine.recent
     ];
 
     static InlinePathExports()
@@ -40,7 +41,7 @@ internal static unsafe class InlinePathExports
         // The offsets above are the struct's own: keep them honest.
         Magazine m = default;
         byte* b = (byte*)&m;
-        if ((byte*)&m.Freed - b != 56 || (byte*)&m.Orders - b != 55 || (byte*)&m.Gate - b != 40 || (byte*)&m.Slabs - b != 64)
+        if ((byte*)&m.Freed - b != 56 || (byte*)&m.Orders - b != 55 || (byte*)&m.Gate - b != 40 || (byte*)&m.Slabs - b != 64 || (byte*)&m.Recent - b != 72)
             throw new InvalidOperationException("The magazine layout does not match the offsets the header is checked against.");
         SlabHeader s = default;
         byte* h = (byte*)&s;

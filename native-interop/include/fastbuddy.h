@@ -363,7 +363,7 @@ const char* fb_version(void);
  * the slower route). The inline path needs GCC or Clang.
  */
 
-#define FB_LAYOUT_VERSION 2u
+#define FB_LAYOUT_VERSION 3u
 
 typedef struct fb_page_desc {
     int32_t next;
@@ -392,7 +392,8 @@ typedef struct fb_magazine {
     uint8_t orders;
     int64_t freed;
     struct fb__slab* slabs;  /* the arena's slab headers, by slab id (a slab page's desc.next) */
-    uint8_t reserved[56];
+    struct fb__slab* recent; /* the slab of this thread's last object free through slabs (never NULL while attached) */
+    uint8_t reserved[48];
     /* followed by struct fb__slab* current[FB__CLASSES] (the thread's current slab per size class),
        int32_t owned[FB__CLASSES] (the library's), fb_magazine_list lists[orders] of the first zone,
        then the library's own data */
@@ -428,7 +429,7 @@ enum fb__layout_field {
     FB__DESC_TAG, FB__TAG_FLAGS_SHIFT, FB__TAG_ORDER_SHIFT, FB__TAG_PARKED, FB__TAG_ALLOCATED_HEAD,
     FB__MAG_SLABS, FB__MAG_CURRENT, FB__MAG_OWNED, FB__SLAB_BASE, FB__SLAB_SIZE, FB__SLAB_OBJECTS, FB__SLAB_INVERSE,
     FB__SLAB_OWNER, FB__SLAB_USED, FB__SLAB_CURSOR, FB__SLAB_REMOTE_PENDING, FB__SLAB_CLASS, FB__SLAB_FREE,
-    FB__SLAB_REMOTE, FB__TAG_SLAB, FB__SLAB_TWOS, FB__CLASSES_FIELD, FB__SMALL_MAX_FIELD, FB__LAYOUT_FIELDS
+    FB__SLAB_REMOTE, FB__TAG_SLAB, FB__SLAB_TWOS, FB__CLASSES_FIELD, FB__SMALL_MAX_FIELD, FB__MAG_RECENT, FB__LAYOUT_FIELDS
 };
 
 #define FB__TAG_ORDER_BITS 48
@@ -640,29 +641,50 @@ static inline void* fb__alloc_inline(fb_arena* arena, size_t bytes, uint32_t fla
     return fb__alloc_slow(arena, bytes, flags);
 }
 
-/* Frees an object of a slab this thread owns with plain stores; 0 when the library must (it changes nothing then). */
+/* Inside the window: frees p into slab s if it is an object in use there and s is ours (0 changes nothing). */
+static inline int fb__free_owned(fb_magazine* m, fb__slab* s, const void* p)
+{
+    if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED) != (int32_t)(uint32_t)m->head_tag)
+        return 0;
+    int64_t index = fb__object_index(s, p);
+    if (index < 0)
+        return 0;
+    int32_t w = (int32_t)(index >> 6);
+    uint64_t bit = (uint64_t)1 << (index & 63);
+    uint64_t bits = __atomic_load_n(&s->free[w], __ATOMIC_RELAXED);
+    /* Emptying a slab other than the current one is the library's: it gives the slab back. */
+    if (((bits | __atomic_load_n(&s->remote[w], __ATOMIC_RELAXED)) & bit) != 0
+        || (s->used <= 1 && s != fb__current(m)[s->cls]))
+        return 0;
+    __atomic_store_n(&s->free[w], bits | bit, __ATOMIC_RELAXED);
+    s->used--;
+    if (w < s->cursor)
+        s->cursor = w;
+    return 1;
+}
+
+/* Frees an object of slab id (a slab page's desc.next) this thread owns, and makes the slab recent. */
 static inline int fb__free_object(fb_magazine* m, int32_t id, const void* p)
 {
     int freed = 0;
     fb__enter(m);
     /* The table is read only after the drain word: fb_arena_destroy nulls it before it lowers that word. */
     fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && m->slabs != NULL ? m->slabs + id : NULL;
-    if (s != NULL && __atomic_load_n(&s->owner, __ATOMIC_RELAXED) == (int32_t)(uint32_t)m->head_tag) {
-        int64_t index = fb__object_index(s, p);
-        if (index >= 0) {
-            int32_t w = (int32_t)(index >> 6);
-            uint64_t bit = (uint64_t)1 << (index & 63);
-            uint64_t bits = __atomic_load_n(&s->free[w], __ATOMIC_RELAXED);
-            if (((bits | __atomic_load_n(&s->remote[w], __ATOMIC_RELAXED)) & bit) == 0
-                && (s->used > 1 || s == fb__current(m)[s->cls])) {
-                __atomic_store_n(&s->free[w], bits | bit, __ATOMIC_RELAXED);
-                s->used--;
-                if (w < s->cursor)
-                    s->cursor = w;
-                freed = 1;
-            }
-        }
+    if (s != NULL && fb__free_owned(m, s, p)) {
+        m->recent = s;
+        freed = 1;
     }
+    fb__exit(m);
+    return freed;
+}
+
+/* The first try of a free: the recent slab, without a descriptor or table load (the index check rejects any
+   pointer outside that slab, and the owner is checked again, so a slab that changed hands is a miss). */
+static inline int fb__free_recent(fb_magazine* m, const void* p)
+{
+    fb__enter(m);
+    /* recent is read only after the drain word: fb_arena_destroy points it at an empty header before it lowers that word. */
+    int freed = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && fb__free_owned(m, m->recent, p);
     fb__exit(m);
     return freed;
 }
@@ -671,6 +693,8 @@ static inline int fb__free_inline(fb_arena* arena, void* p)
 {
     fb_magazine* m = fb__tls;
     if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena, 1)) {
+        if (fb__free_recent(m, p))
+            return FB_OK;
         uint64_t page = (uint64_t)((uintptr_t)p - (uintptr_t)m->base) >> m->page_shift;
         if (page < m->pages) {
             fb_page_desc* d = &m->desc[page];

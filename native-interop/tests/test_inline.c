@@ -46,6 +46,7 @@ FB_TEST(inline_layout_offsets_match_the_library)
     CHECK_EQ(fb__layout_offset(FB__SLAB_TWOS), offsetof(fb__slab, twos));
     CHECK_EQ(fb__layout_offset(FB__CLASSES_FIELD), FB__CLASSES);
     CHECK_EQ(fb__layout_offset(FB__SMALL_MAX_FIELD), FB__SMALL_MAX);
+    CHECK_EQ(fb__layout_offset(FB__MAG_RECENT), offsetof(fb_magazine, recent));
     CHECK_EQ(fb__layout_offset(FB__LIST_COUNT), offsetof(fb_magazine_list, count));
     CHECK_EQ(fb__layout_offset(FB__LIST_CAP), offsetof(fb_magazine_list, cap));
     CHECK_EQ(fb__layout_offset(FB__LIST_OFFSET), offsetof(fb_magazine_list, offset));

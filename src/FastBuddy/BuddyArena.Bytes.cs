@@ -192,6 +192,8 @@ public sealed unsafe partial class BuddyArena
         Magazine* m = CurrentMagazine.Value;
         if (m != null && m->ArenaKey == _key)
         {
+            if (Magazine.TryFreeRecent(m, p))
+                return;
             nuint page = ((nuint)p - (nuint)m->Base) >> m->PageShift;
             if (page < m->Pages)
             {

@@ -34,7 +34,7 @@ namespace FastBuddy.PerThread;
 internal unsafe struct Magazine
 {
     /// <summary>Bumped whenever a field below moves; C hosts compiled against another layout are refused.</summary>
-    public const int LayoutVersion = 2;
+    public const int LayoutVersion = 3;
 
     public const int HeaderBytes = 128;
 
@@ -62,6 +62,12 @@ internal unsafe struct Magazine
     [FieldOffset(56)] public long Freed;
     /// <summary>The arena's slab headers (slab id i at <c>Slabs + i</c>); null when the arena has no slab layer.</summary>
     [FieldOffset(64)] public SlabHeader* Slabs;
+    /// <summary>
+    /// The slab of the owner's last object free through the slab table (never null while attached:
+    /// <see cref="SlabHeader.Nowhere"/> otherwise). A free tries it first, which skips the descriptor and table
+    /// loads; its owner is checked on every use, so a slab that has since changed hands is simply a miss.
+    /// </summary>
+    [FieldOffset(72)] public SlabHeader* Recent;
 
     /// <summary>The thread's current slab of each size class (null: none; the object fast paths miss).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -169,9 +175,10 @@ internal unsafe struct Magazine
     }
 
     /// <summary>
-    /// The object fast path's free: when <paramref name="p"/> is an object in use of slab <paramref name="id"/>
-    /// and this thread owns the slab, frees it with plain stores (unless that empties a slab other than the
-    /// current one, which the checked path gives back). False changes nothing.
+    /// The object fast path's free through the slab table: when <paramref name="p"/> is an object in use of slab
+    /// <paramref name="id"/> and this thread owns the slab, frees it with plain stores (unless that empties a slab
+    /// other than the current one, which the checked path gives back) and makes the slab <see cref="Recent"/>.
+    /// False changes nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryFreeObject(Magazine* m, int id, void* p)
@@ -180,14 +187,38 @@ internal unsafe struct Magazine
         bool freed = false;
         // The table is read only after the drain word: the arena's Quiesce nulls it before it lowers that word.
         SlabHeader* s = Volatile.Read(ref m->DrainRequested) == 0 && m->Slabs != null ? m->Slabs + id : null;
-        if (s != null && s->Owner == (int)(uint)m->HeadTag)
+        if (s != null && FreeOwned(m, s, p))
         {
-            // Emptying a slab other than the current one is the checked path's: it gives the slab back.
-            int index = SlabHeader.IndexOf(s, (nuint)p - (nuint)s->Base);
-            freed = index >= 0 && (s->Used > 1 || s == Current(m)[s->Class]) && SlabHeader.ReturnObject(s, index);
+            m->Recent = s;
+            freed = true;
         }
         Volatile.Write(ref m->InUse, 0);
         return freed;
+    }
+
+    /// <summary>
+    /// The object fast path's first try: frees <paramref name="p"/> into the <see cref="Recent"/> slab when it is an
+    /// object in use there and this thread still owns the slab. No descriptor or table load: the object index
+    /// check alone rejects any pointer outside that slab. False changes nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool TryFreeRecent(Magazine* m, void* p)
+    {
+        Volatile.Write(ref m->InUse, 1);
+        // Recent is read only after the drain word: Quiesce points it at Nowhere before it lowers that word.
+        bool freed = Volatile.Read(ref m->DrainRequested) == 0 && FreeOwned(m, m->Recent, p);
+        Volatile.Write(ref m->InUse, 0);
+        return freed;
+    }
+
+    /// <summary>Inside the window: frees <paramref name="p"/> into slab <paramref name="s"/> if it is an object in use there and the slab is ours.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool FreeOwned(Magazine* m, SlabHeader* s, void* p)
+    {
+        int index = SlabHeader.IndexOf(s, (nuint)p - (nuint)s->Base);
+        // Emptying a slab other than the current one is the checked path's: it gives the slab back.
+        return index >= 0 && s->Owner == (int)(uint)m->HeadTag && (s->Used > 1 || s == Current(m)[s->Class])
+            && SlabHeader.ReturnObject(s, index);
     }
 }
 

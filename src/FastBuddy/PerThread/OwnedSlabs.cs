@@ -95,5 +95,6 @@ internal sealed unsafe class OwnedSlabs
             Magazine.Owned(m)[cls] = 0;
         }
         m->Slabs = null;
+        m->Recent = SlabHeader.Nowhere;
     }
 }

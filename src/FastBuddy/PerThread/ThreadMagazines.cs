@@ -4,6 +4,7 @@ using FastBuddy.Buddy;
 using FastBuddy.Diagnostics;
 using System.Runtime.InteropServices;
 using FastBuddy.Platform;
+using FastBuddy.Slab;
 
 namespace FastBuddy.PerThread;
 
@@ -192,6 +193,7 @@ internal sealed unsafe class ThreadMagazines
         m->PageShift = (byte)fast.PageShift;
         m->Orders = (byte)_orders;
         m->Slabs = Slabs is { } slabs ? slabs.Caches.Table.Base : null;
+        m->Recent = SlabHeader.Nowhere;
         uint offset = (uint)(SlotsStart / sizeof(uint));
         for (int i = 0; i < _cap.Length; i++)
         {

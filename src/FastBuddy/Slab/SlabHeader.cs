@@ -60,6 +60,12 @@ internal unsafe struct SlabHeader
     [FieldOffset(128)] public fixed ulong Remote[8];
 
     /// <summary>
+    /// A header that no pointer is an object of (no objects, no owner; never freed): where a magazine's
+    /// <see cref="PerThread.Magazine.Recent"/> points while it names no slab, so that the free path needs no null test.
+    /// </summary>
+    public static readonly SlabHeader* Nowhere = (SlabHeader*)NativeMemory.AllocZeroed(Bytes);
+
+    /// <summary>
     /// The index of the object at byte <paramref name="offset"/> of the slab; -1 when no object starts there. With
     /// Size = d · 2^k (d odd): <c>offset · inverse(d)</c> rotated right by k is offset / Size when Size divides offset,
     /// and otherwise a number far above any object count (the low k bits rotate to the top, and a product by the
