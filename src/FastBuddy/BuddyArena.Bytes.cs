@@ -40,14 +40,24 @@ public sealed unsafe partial class BuddyArena
     public void* Alloc(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
         Magazine* m = CurrentMagazine.Value;
-        if (bytes - 1 < SizeClasses.MaxSmall && m != null && m->ArenaKey == _key && (flags & ~AllocFlagsExtensions.Fast) == 0)
+        if (m != null)
         {
-            void* p = Magazine.TryPopObject(m, SizeClasses.Of(bytes));
+            void* p = TryAllocObject(m, bytes, flags);
             if (p != null)
                 return p;
         }
         return AllocChecked(bytes, flags);
     }
+
+    /// <summary>The object fast path on magazine <paramref name="m"/> (this thread's, of some arena): null when it misses.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void* TryAllocObject(Magazine* m, nuint bytes, AllocFlags flags)
+        => bytes - 1 < SizeClasses.MaxSmall && m->ArenaKey == _key && (flags & ~AllocFlagsExtensions.Fast) == 0
+            ? Magazine.TryPopObject(m, SizeClasses.Of(bytes))
+            : null;
+
+    /// <summary>The allocation that follows a fast path's miss (the handle's, <see cref="ThreadHandle"/>).</summary>
+    internal void* AllocAfterMiss(nuint bytes, AllocFlags flags) => AllocChecked(bytes, flags);
 
     private void* AllocChecked(nuint bytes, AllocFlags flags)
     {
@@ -190,22 +200,32 @@ public sealed unsafe partial class BuddyArena
     public void Free(void* p)
     {
         Magazine* m = CurrentMagazine.Value;
-        if (m != null && m->ArenaKey == _key)
-        {
-            if (Magazine.TryFreeRecent(m, p))
-                return;
-            nuint page = ((nuint)p - (nuint)m->Base) >> m->PageShift;
-            if (page < m->Pages)
-            {
-                ref PageDescriptor d = ref m->Desc[page];
-                if ((PageDescriptor.TagOf(ref d) & PageDescriptor.SlabBit) != 0
-                    ? Magazine.TryFreeObject(m, d.Next, p)
-                    : Magazine.TryPark(m, p, d.Order))
-                    return;
-            }
-        }
-        FreeChecked(p);
+        if (m == null || !TryFreeFast(m, p))
+            FreeChecked(p);
     }
+
+    /// <summary>
+    /// The free fast path on magazine <paramref name="m"/> (this thread's, of some arena): the recent slab, then the
+    /// page's descriptor (an object of an owned slab, or a block to park). False changes nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryFreeFast(Magazine* m, void* p)
+    {
+        if (m->ArenaKey != _key)
+            return false;
+        if (Magazine.TryFreeRecent(m, p))
+            return true;
+        nuint page = ((nuint)p - (nuint)m->Base) >> m->PageShift;
+        if (page >= m->Pages)
+            return false;
+        ref PageDescriptor d = ref m->Desc[page];
+        return (PageDescriptor.TagOf(ref d) & PageDescriptor.SlabBit) != 0
+            ? Magazine.TryFreeObject(m, d.Next, p)
+            : Magazine.TryPark(m, p, d.Order);
+    }
+
+    /// <summary>The free that follows a fast path's miss (the handle's, <see cref="ThreadHandle"/>).</summary>
+    internal void FreeAfterMiss(void* p) => FreeChecked(p);
 
     private void FreeChecked(void* p)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FastBuddy.Buddy;
 using FastBuddy.Diagnostics;
 using FastBuddy.PerThread;
@@ -18,14 +19,22 @@ public sealed unsafe partial class BuddyArena
     public void* AllocPages(int order, AllocFlags flags = AllocFlags.Kernel)
     {
         Magazine* m = CurrentMagazine.Value;
-        if (m != null && m->ArenaKey == _key && (flags & ~AllocFlagsExtensions.Fast) == 0)
+        if (m != null)
         {
-            void* block = Magazine.TryPop(m, order);
+            void* block = TryPopBlock(m, order, flags);
             if (block != null)
                 return block;
         }
         return AllocPagesChecked(order, flags, _zones.Length - 1);
     }
+
+    /// <summary>The page fast path on magazine <paramref name="m"/> (this thread's, of some arena): null when it misses.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void* TryPopBlock(Magazine* m, int order, AllocFlags flags)
+        => m->ArenaKey == _key && (flags & ~AllocFlagsExtensions.Fast) == 0 ? Magazine.TryPop(m, order) : null;
+
+    /// <summary>The page allocation that follows a fast path's miss (the handle's, <see cref="ThreadHandle"/>).</summary>
+    internal void* AllocPagesAfterMiss(int order, AllocFlags flags) => AllocPagesChecked(order, flags, _zones.Length - 1);
 
     /// <summary>Allocates a block of 2^<paramref name="order"/> pages from zonelist <paramref name="zonelist"/> (zones zonelist .. 0).</summary>
     /// <returns>The block, aligned to its size; null when the policy refuses (see <see cref="LastError"/>).</returns>
@@ -60,10 +69,16 @@ public sealed unsafe partial class BuddyArena
     public void FreePages(void* block, int order)
     {
         Magazine* m = CurrentMagazine.Value;
-        if (m != null && m->ArenaKey == _key && Magazine.TryPark(m, block, order))
-            return;
-        FreePagesChecked(block, order);
+        if (m == null || !TryParkBlock(m, block, order))
+            FreePagesChecked(block, order);
     }
+
+    /// <summary>The page free fast path on magazine <paramref name="m"/> (this thread's, of some arena). False changes nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryParkBlock(Magazine* m, void* block, int order) => m->ArenaKey == _key && Magazine.TryPark(m, block, order);
+
+    /// <summary>The page free that follows a fast path's miss (the handle's, <see cref="ThreadHandle"/>).</summary>
+    internal void FreePagesAfterMiss(void* block, int order) => FreePagesChecked(block, order);
 
     private void FreePagesChecked(void* block, int order)
     {

@@ -133,6 +133,17 @@ public sealed unsafe partial class BuddyArena : IDisposable
         _key = key;
     }
 
+    /// <summary>
+    /// A handle for the calling thread's hot loops: the byte and page fast paths without the thread-static read
+    /// of each call (see <see cref="ThreadHandle"/>). Binds the thread's magazine now if it has none yet.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The arena is disposed.</exception>
+    public ThreadHandle GetThreadHandle()
+    {
+        ThrowIfDisposed();
+        return new ThreadHandle(this, ThreadMagazine());
+    }
+
     /// <summary>The calling thread's magazine of this arena (bound now if need be); null when the layer is off or the arena is gone.</summary>
     internal PerThread.Magazine* ThreadMagazine()
     {

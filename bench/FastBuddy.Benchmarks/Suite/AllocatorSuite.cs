@@ -30,6 +30,7 @@ public unsafe class AllocatorSuite
 {
     // Category names start with a number so that the table lists them in this order.
     public const string Pair4K = "1 order-0 pair (4 KiB)";
+    public const int HandleLoop = 1024;
     public const string Pair64K = "2 order-4 pair (64 KiB)";
     public const string Pair1M = "3 order-8 pair (1 MiB)";
     public const string Batch = "4 256 x order-0 held, then freed (per op)";
@@ -165,6 +166,15 @@ public unsafe class AllocatorSuite
 
     [Benchmark, BenchmarkCategory(Pair4K)]
     public void FastBuddy_4KiB() => _arena.FreePages(_arena.AllocPages(0, AllocFlags.Atomic), 0);
+
+    /// <summary>The order-0 pair through a <see cref="ThreadHandle"/>: one handle per invocation, then <see cref="HandleLoop"/> pairs, the figure per pair.</summary>
+    [Benchmark(OperationsPerInvoke = HandleLoop), BenchmarkCategory(Pair4K)]
+    public void FastBuddyHandle_4KiB()
+    {
+        ThreadHandle h = _arena.GetThreadHandle();
+        for (int i = 0; i < HandleLoop; i++)
+            h.FreePages(h.AllocPages(0, AllocFlags.Atomic), 0);
+    }
 
     [Benchmark, BenchmarkCategory(Pair4K)]
     public void AlignedAlloc_4KiB() => NativeMemory.AlignedFree(NativeMemory.AlignedAlloc(PageSize, PageSize));

@@ -35,6 +35,7 @@ public unsafe class SmallObjectSuite
 
     public const int HandoffObjects = 1 << 16;
     public const int HandoffCapacity = 256;
+    public const int HandleLoop = 1024;
 
     private const nuint ArenaBytes = 512u << 20;
 
@@ -109,6 +110,19 @@ public unsafe class SmallObjectSuite
 
     [Benchmark, BenchmarkCategory(Pair)]
     public void FastBuddy_Pair() => PairOf(new FastBuddyObjects(_arena));
+
+    /// <summary>
+    /// FastBuddy's pair through a <see cref="ThreadHandle"/> (no thread-static read per call): one handle per
+    /// invocation, then <see cref="HandleLoop"/> pairs, the figure per pair.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = HandleLoop), BenchmarkCategory(Pair)]
+    public void FastBuddyHandle_Pair()
+    {
+        ThreadHandle h = _arena.GetThreadHandle();
+        nuint size = _size;
+        for (int i = 0; i < HandleLoop; i++)
+            h.Free(h.Alloc(size));
+    }
 
     [Benchmark, BenchmarkCategory(Pair)]
     public void Mimalloc_Pair() => PairOf(s_mimalloc);

@@ -38,6 +38,9 @@ internal unsafe struct Magazine
 
     public const int HeaderBytes = 128;
 
+    /// <summary>A magazine of no arena (key 0, never freed): what a <see cref="ThreadHandle"/> holds when the arena has no magazines, so that its fast paths always miss.</summary>
+    public static readonly Magazine* Detached = (Magazine*)NativeMemory.AllocZeroed(HeaderBytes);
+
     /// <summary>The object part: a current slab pointer and an owned-list head per size class.</summary>
     public const int ObjectBytes = SizeClasses.Count * (8 + 4);
 
