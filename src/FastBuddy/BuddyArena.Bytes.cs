@@ -56,10 +56,8 @@ public sealed unsafe partial class BuddyArena
             ? Magazine.TryPopObject(m, SizeClasses.Of(bytes))
             : null;
 
-    /// <summary>The allocation that follows a fast path's miss (the handle's, <see cref="ThreadHandle"/>).</summary>
-    internal void* AllocAfterMiss(nuint bytes, AllocFlags flags) => AllocChecked(bytes, flags);
-
-    private void* AllocChecked(nuint bytes, AllocFlags flags)
+    /// <summary>Everything but the object fast path (also a <see cref="ThreadHandle"/>'s miss).</summary>
+    internal void* AllocChecked(nuint bytes, AllocFlags flags)
     {
         if (bytes > LargestBlockBytes)
             return AllocRun(bytes, flags);
@@ -224,10 +222,8 @@ public sealed unsafe partial class BuddyArena
             : Magazine.TryPark(m, p, d.Order);
     }
 
-    /// <summary>The free that follows a fast path's miss (the handle's, <see cref="ThreadHandle"/>).</summary>
-    internal void FreeAfterMiss(void* p) => FreeChecked(p);
-
-    private void FreeChecked(void* p)
+    /// <summary>Everything but the free fast path (also a <see cref="ThreadHandle"/>'s miss).</summary>
+    internal void FreeChecked(void* p)
     {
         ThrowIfDisposed();
         if (p == null)

@@ -25,7 +25,7 @@ public sealed unsafe partial class BuddyArena
             if (block != null)
                 return block;
         }
-        return AllocPagesChecked(order, flags, _zones.Length - 1);
+        return AllocPagesChecked(order, flags);
     }
 
     /// <summary>The page fast path on magazine <paramref name="m"/> (this thread's, of some arena): null when it misses.</summary>
@@ -33,8 +33,8 @@ public sealed unsafe partial class BuddyArena
     internal void* TryPopBlock(Magazine* m, int order, AllocFlags flags)
         => m->ArenaKey == _key && (flags & ~AllocFlagsExtensions.Fast) == 0 ? Magazine.TryPop(m, order) : null;
 
-    /// <summary>The page allocation that follows a fast path's miss (the handle's, <see cref="ThreadHandle"/>).</summary>
-    internal void* AllocPagesAfterMiss(int order, AllocFlags flags) => AllocPagesChecked(order, flags, _zones.Length - 1);
+    /// <summary>Everything but the page fast path, from the default zonelist (also a <see cref="ThreadHandle"/>'s miss).</summary>
+    internal void* AllocPagesChecked(int order, AllocFlags flags) => AllocPagesChecked(order, flags, _zones.Length - 1);
 
     /// <summary>Allocates a block of 2^<paramref name="order"/> pages from zonelist <paramref name="zonelist"/> (zones zonelist .. 0).</summary>
     /// <returns>The block, aligned to its size; null when the policy refuses (see <see cref="LastError"/>).</returns>
@@ -77,10 +77,8 @@ public sealed unsafe partial class BuddyArena
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryParkBlock(Magazine* m, void* block, int order) => m->ArenaKey == _key && Magazine.TryPark(m, block, order);
 
-    /// <summary>The page free that follows a fast path's miss (the handle's, <see cref="ThreadHandle"/>).</summary>
-    internal void FreePagesAfterMiss(void* block, int order) => FreePagesChecked(block, order);
-
-    private void FreePagesChecked(void* block, int order)
+    /// <summary>Everything but the page free fast path (also a <see cref="ThreadHandle"/>'s miss).</summary>
+    internal void FreePagesChecked(void* block, int order)
     {
         ThrowIfDisposed();
         if ((uint)order >= (uint)MaxOrder)

@@ -36,7 +36,7 @@ public readonly unsafe ref struct ThreadHandle
     public void* Alloc(nuint bytes, AllocFlags flags = AllocFlags.Kernel)
     {
         void* p = _arena.TryAllocObject(_m, bytes, flags);
-        return p != null ? p : _arena.AllocAfterMiss(bytes, flags);
+        return p != null ? p : _arena.AllocChecked(bytes, flags);
     }
 
     /// <summary>As <see cref="BuddyArena.Free"/>.</summary>
@@ -44,7 +44,7 @@ public readonly unsafe ref struct ThreadHandle
     public void Free(void* p)
     {
         if (!_arena.TryFreeFast(_m, p))
-            _arena.FreeAfterMiss(p);
+            _arena.FreeChecked(p);
     }
 
     /// <summary>As <see cref="BuddyArena.AllocPages(int, AllocFlags)"/>.</summary>
@@ -52,7 +52,7 @@ public readonly unsafe ref struct ThreadHandle
     public void* AllocPages(int order, AllocFlags flags = AllocFlags.Kernel)
     {
         void* block = _arena.TryPopBlock(_m, order, flags);
-        return block != null ? block : _arena.AllocPagesAfterMiss(order, flags);
+        return block != null ? block : _arena.AllocPagesChecked(order, flags);
     }
 
     /// <summary>As <see cref="BuddyArena.FreePages"/>.</summary>
@@ -60,6 +60,6 @@ public readonly unsafe ref struct ThreadHandle
     public void FreePages(void* block, int order)
     {
         if (!_arena.TryParkBlock(_m, block, order))
-            _arena.FreePagesAfterMiss(block, order);
+            _arena.FreePagesChecked(block, order);
     }
 }
