@@ -25,9 +25,10 @@ else
   echo "setup-peers: apt-get install ${pkgs[*]} failed; the peers that are missing will be skipped" >&2
 fi
 
-# Report what the suite will find.
+# Report what the suite will find (the cache read whole: a pipe into grep -q can die of SIGPIPE under pipefail).
+cache=$(ldconfig -p 2>/dev/null)
 for lib in libmimalloc.so.2 libjemalloc.so.2 libtcmalloc_minimal.so.4; do
-  if ldconfig -p 2>/dev/null | grep -q "$lib"; then
+  if grep -qF "$lib" <<<"$cache"; then
     echo "setup-peers: $lib present"
   else
     echo "setup-peers: $lib missing (its benchmarks will be skipped)"

@@ -41,7 +41,11 @@ package_metadata() {
     done
 }
 symbols_package() {
-    unzip -l "$work/feed/FastBuddy.$version.snupkg" | grep -qE '[[:space:]]lib/net10.0/FastBuddy.pdb$'
+    # The listing is read whole first: "unzip -l | grep -q" under pipefail fails whenever grep exits before
+    # unzip's last write (SIGPIPE), which happened in about one run in five.
+    local list
+    list=$(unzip -l "$work/feed/FastBuddy.$version.snupkg") || return 1
+    grep -qE '[[:space:]]lib/net10.0/FastBuddy.pdb$' <<<"$list"
 }
 publish_aot() {
     dotnet publish tests/aot-smoke -c Release -r linux-x64 -o "$work/aot" --nologo \
