@@ -34,6 +34,7 @@ internal static unsafe class InlinePathExports
         0, 8, 12, 16, 24, 28, 32, 36, 48, 64, 128,                 // fb__slab: base .. cls, free, remote
         (long)PageDescriptor.SlabBit, 60, SizeClasses.Count, SizeClasses.MaxSmall, // slab bit, fb__slab.twos
         72,                                                        // fb_magazine.recent
+        Magazine.ReuseStart, Magazine.ReuseDepth,                  // the reuse lines, objects per line
     ];
 
     static InlinePathExports()

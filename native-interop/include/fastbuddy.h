@@ -363,7 +363,7 @@ const char* fb_version(void);
  * the slower route). The inline path needs GCC or Clang.
  */
 
-#define FB_LAYOUT_VERSION 3u
+#define FB_LAYOUT_VERSION 4u
 
 typedef struct fb_page_desc {
     int32_t next;
@@ -395,8 +395,9 @@ typedef struct fb_magazine {
     struct fb__slab* recent; /* the slab of this thread's last object free through slabs (never NULL while attached) */
     uint8_t reserved[48];
     /* followed by struct fb__slab* current[FB__CLASSES] (the thread's current slab per size class),
-       int32_t owned[FB__CLASSES] (the library's), fb_magazine_list lists[orders] of the first zone,
-       then the library's own data */
+       int32_t owned[FB__CLASSES] (the library's), uintptr_t reuse[FB__CLASSES][8] (per class one cache line:
+       the count n, then n free objects of the current slab this thread freed last, the latest at n),
+       fb_magazine_list lists[orders] of the first zone, then the library's own data */
 } fb_magazine;
 
 /* A slab's header, out of band (the library's SlabHeader). */
@@ -429,7 +430,8 @@ enum fb__layout_field {
     FB__DESC_TAG, FB__TAG_FLAGS_SHIFT, FB__TAG_ORDER_SHIFT, FB__TAG_PARKED, FB__TAG_ALLOCATED_HEAD,
     FB__MAG_SLABS, FB__MAG_CURRENT, FB__MAG_OWNED, FB__SLAB_BASE, FB__SLAB_SIZE, FB__SLAB_OBJECTS, FB__SLAB_INVERSE,
     FB__SLAB_OWNER, FB__SLAB_USED, FB__SLAB_CURSOR, FB__SLAB_REMOTE_PENDING, FB__SLAB_CLASS, FB__SLAB_FREE,
-    FB__SLAB_REMOTE, FB__TAG_SLAB, FB__SLAB_TWOS, FB__CLASSES_FIELD, FB__SMALL_MAX_FIELD, FB__MAG_RECENT, FB__LAYOUT_FIELDS
+    FB__SLAB_REMOTE, FB__TAG_SLAB, FB__SLAB_TWOS, FB__CLASSES_FIELD, FB__SMALL_MAX_FIELD, FB__MAG_RECENT,
+    FB__MAG_REUSE, FB__REUSE_DEPTH_FIELD, FB__LAYOUT_FIELDS
 };
 
 #define FB__TAG_ORDER_BITS 48
@@ -438,7 +440,8 @@ enum fb__layout_field {
 #define FB__SLAB_BIT ((uint64_t)1 << (32 + 13))
 #define FB__CLASSES 80
 #define FB__SMALL_MAX 32768u
-#define FB__OBJECT_BYTES (FB__CLASSES * (8 + 4))
+#define FB__REUSE_DEPTH 7u
+#define FB__OBJECT_BYTES (FB__CLASSES * (8 + 4 + 64))
 
 /* The library's side of the inline path (not for direct use). */
 int fb__arena_create_layout(const fb_options* options, fb_arena** out, uint32_t layout_version,
@@ -525,6 +528,12 @@ static __attribute__((noinline, unused)) int fb__free_slow(fb_arena* arena, void
 static inline fb__slab** fb__current(fb_magazine* m)
 {
     return (fb__slab**)(m + 1);
+}
+
+/* The reuse line of class cls: word 0 the count n, words 1..n free objects of the current slab, the latest at n. */
+static inline uintptr_t* fb__reuse(fb_magazine* m, uint32_t cls)
+{
+    return (uintptr_t*)((uint8_t*)(m + 1) + FB__CLASSES * (8 + 4)) + ((size_t)cls << 3);
 }
 
 static inline fb_magazine_list* fb__list(fb_magazine* m, uint32_t order)
@@ -623,8 +632,25 @@ static inline void* fb__alloc_inline(fb_arena* arena, size_t bytes, uint32_t fla
                          && (flags & ~FB__FAST_FLAGS) == 0, 1)) {
         fb__enter(m);
         /* The current slab is read only after the drain word: a drain that released it lowered the word last. */
-        fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 ? fb__current(m)[fb__size_class(bytes)] : NULL;
+        uint32_t cls = fb__size_class(bytes);
+        fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 ? fb__current(m)[cls] : NULL;
         if (s != NULL) {
+            uintptr_t* line = fb__reuse(m, cls);
+            uintptr_t n = line[0];
+            if (n != 0) {
+                /* The latest object of the reuse line (free in the bitmap too): no wait for the word a free wrote. */
+                uint8_t* p = (uint8_t*)line[n];
+                line[0] = n - 1;
+                uint64_t q = (uint64_t)(p - s->base) * s->inverse;
+                unsigned k = s->twos;
+                uint64_t index = (q >> k) | (q << ((64u - k) & 63u));
+                uint64_t* word = &s->free[index >> 6];
+                __atomic_store_n(word, __atomic_load_n(word, __ATOMIC_RELAXED) & ~((uint64_t)1 << (index & 63)), __ATOMIC_RELAXED);
+                s->used++;
+                m->last_error = 0;
+                fb__exit(m);
+                return p;
+            }
             int32_t w = s->cursor;
             uint64_t bits = __atomic_load_n(&s->free[w], __ATOMIC_RELAXED);
             if (__builtin_expect(bits != 0, 1)) {
@@ -652,14 +678,23 @@ static inline int fb__free_owned(fb_magazine* m, fb__slab* s, const void* p)
     int32_t w = (int32_t)(index >> 6);
     uint64_t bit = (uint64_t)1 << (index & 63);
     uint64_t bits = __atomic_load_n(&s->free[w], __ATOMIC_RELAXED);
+    uint32_t cls = s->cls;
+    int current = s == fb__current(m)[cls];
     /* Emptying a slab other than the current one is the library's: it gives the slab back. */
-    if (((bits | __atomic_load_n(&s->remote[w], __ATOMIC_RELAXED)) & bit) != 0
-        || (s->used <= 1 && s != fb__current(m)[s->cls]))
+    if (((bits | __atomic_load_n(&s->remote[w], __ATOMIC_RELAXED)) & bit) != 0 || (s->used <= 1 && !current))
         return 0;
     __atomic_store_n(&s->free[w], bits | bit, __ATOMIC_RELAXED);
     s->used--;
     if (w < s->cursor)
         s->cursor = w;
+    if (current) {
+        uintptr_t* line = fb__reuse(m, cls);
+        uintptr_t n = line[0];
+        if (n < FB__REUSE_DEPTH) {
+            line[n + 1] = (uintptr_t)p;
+            line[0] = n + 1;
+        }
+    }
     return 1;
 }
 

@@ -47,6 +47,8 @@ FB_TEST(inline_layout_offsets_match_the_library)
     CHECK_EQ(fb__layout_offset(FB__CLASSES_FIELD), FB__CLASSES);
     CHECK_EQ(fb__layout_offset(FB__SMALL_MAX_FIELD), FB__SMALL_MAX);
     CHECK_EQ(fb__layout_offset(FB__MAG_RECENT), offsetof(fb_magazine, recent));
+    CHECK_EQ(fb__layout_offset(FB__MAG_REUSE), sizeof(fb_magazine) + FB__CLASSES * (sizeof(fb__slab*) + sizeof(int32_t)));
+    CHECK_EQ(fb__layout_offset(FB__REUSE_DEPTH_FIELD), FB__REUSE_DEPTH);
     CHECK_EQ(fb__layout_offset(FB__LIST_COUNT), offsetof(fb_magazine_list, count));
     CHECK_EQ(fb__layout_offset(FB__LIST_CAP), offsetof(fb_magazine_list, cap));
     CHECK_EQ(fb__layout_offset(FB__LIST_OFFSET), offsetof(fb_magazine_list, offset));

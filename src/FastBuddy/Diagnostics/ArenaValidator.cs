@@ -21,6 +21,8 @@ internal static unsafe class ArenaValidator
     {
         // Magazines change without locks: return their blocks to the buddy system and their slabs to the pools, so that every count is exact.
         arena.Policy.Magazines.DrainAll();
+        if (arena.Policy.Magazines.Slabs is { BrokenReuseLines: > 0 } owned)
+            ThrowHelper.ThrowCorrupt($"{owned.BrokenReuseLines} reuse lines of the magazines named objects that were not free objects of their current slab.");
         foreach (Zone zone in arena.Zones)
         {
             lock (zone.Lock)

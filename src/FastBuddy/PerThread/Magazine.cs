@@ -18,7 +18,8 @@ namespace FastBuddy.PerThread;
 /// of the default zonelist): the arena key, the in-use and drain words, the owner tag, that zone's base,
 /// descriptors, gate and size, and the freed counter. The second holds the arena's slab table. Then comes the
 /// object part: the thread's current slab per size class (the object fast paths read one entry) and the head of
-/// its list of other owned slabs per class. The page lists follow, the fast zone's first, one
+/// its list of other owned slabs per class, then one 64-byte reuse line per class (<see cref="Reuse"/>: the
+/// current slab's objects this thread freed last, which the next allocations take first). The page lists follow, the fast zone's first, one
 /// <see cref="MagazineList"/> per order; then one <see cref="MagazineTally"/> per zone; then the slots (page
 /// indices), each list owning a contiguous run of them.
 /// </para>
@@ -34,15 +35,18 @@ namespace FastBuddy.PerThread;
 internal unsafe struct Magazine
 {
     /// <summary>Bumped whenever a field below moves; C hosts compiled against another layout are refused.</summary>
-    public const int LayoutVersion = 3;
+    public const int LayoutVersion = 4;
 
     public const int HeaderBytes = 128;
 
     /// <summary>A magazine of no arena (key 0, never freed): what a <see cref="ThreadHandle"/> holds when the arena has no magazines, so that its fast paths always miss.</summary>
     public static readonly Magazine* Detached = (Magazine*)NativeMemory.AllocZeroed(HeaderBytes);
 
-    /// <summary>The object part: a current slab pointer and an owned-list head per size class.</summary>
-    public const int ObjectBytes = SizeClasses.Count * (8 + 4);
+    /// <summary>Objects a class's reuse line holds: its first word is the count, the other seven the objects.</summary>
+    public const int ReuseDepth = 7;
+
+    /// <summary>The object part: a current slab pointer and an owned-list head per size class, then a reuse line (64 bytes) per class.</summary>
+    public const int ObjectBytes = SizeClasses.Count * (8 + 4) + SizeClasses.Count * 64;
 
     /// <summary>Identifies the arena (its C handle, or a key of its own for C#-only arenas); 0 once it is gone.</summary>
     [FieldOffset(0)] public ulong ArenaKey;
@@ -81,6 +85,49 @@ internal unsafe struct Magazine
 
     /// <summary>The owner's magazine slot: the owner of its slabs and of the blocks it may free without an atomic.</summary>
     public static int Slot(Magazine* m) => PageDescriptor.OwnerOf(m->HeadTag);
+
+    /// <summary>
+    /// The reuse line of class <paramref name="cls"/> (one cache line): word 0 the count n (0 to
+    /// <see cref="ReuseDepth"/>), words 1..n objects of the current slab that this thread freed last, the latest at
+    /// n. They are free in the slab's bitmap like any free object; the line only says which to hand out next.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint* Reuse(Magazine* m, int cls) => (nuint*)((byte*)m + ReuseStart) + (cls << 3);
+
+    /// <summary>Where the reuse lines start (a multiple of 64 from the magazine's start).</summary>
+    public const int ReuseStart = HeaderBytes + SizeClasses.Count * (8 + 4);
+
+    /// <summary>
+    /// Empties the reuse line of <paramref name="cls"/>: the objects stay free in their bitmap. Whoever takes from the
+    /// current slab's bitmap other than the fast pop, or changes the current slab, does this first, so that the line
+    /// never names an object that is handed out.
+    /// </summary>
+    public static void ClearReuse(Magazine* m, int cls) => Reuse(m, cls)[0] = 0;
+
+    /// <summary>
+    /// Whether the reuse line of <paramref name="cls"/> is sound: at most <see cref="ReuseDepth"/> distinct objects,
+    /// each a free object of the current slab (none when there is no current slab). For Validate, inside the window.
+    /// </summary>
+    public static bool ReuseIntact(Magazine* m, int cls)
+    {
+        nuint* line = Reuse(m, cls);
+        nuint n = line[0];
+        SlabHeader* s = Current(m)[cls];
+        if (n > ReuseDepth || (n != 0 && s == null))
+            return false;
+        for (nuint i = 1; i <= n; i++)
+        {
+            int index = SlabHeader.IndexOf(s, line[i] - (nuint)s->Base);
+            if (index < 0 || (s->Free[index >> 6] & 1UL << index) == 0)
+                return false;
+            for (nuint j = 1; j < i; j++)
+            {
+                if (line[j] == line[i])
+                    return false;
+            }
+        }
+        return true;
+    }
 
     /// <summary>The fast zone's list of <paramref name="order"/> (the first lists after the header).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -165,12 +212,24 @@ internal unsafe struct Magazine
         SlabHeader* s = Volatile.Read(ref m->DrainRequested) == 0 ? Current(m)[cls] : null;
         if (s != null)
         {
-            int w = s->Cursor;
-            ulong bits = s->Free[w];
-            if (bits != 0)
+            nuint* line = Reuse(m, cls);
+            nuint n = line[0];
+            if (n != 0)
             {
+                // The latest object of the reuse line: its address is not waiting for the bitmap word a free just wrote.
+                line[0] = n - 1;
+                p = SlabHeader.Retake(s, (byte*)line[n]);
                 m->LastError = 0;
-                p = SlabHeader.TakeObject(s, w, bits);
+            }
+            else
+            {
+                int w = s->Cursor;
+                ulong bits = s->Free[w];
+                if (bits != 0)
+                {
+                    m->LastError = 0;
+                    p = SlabHeader.TakeObject(s, w, bits);
+                }
             }
         }
         Volatile.Write(ref m->InUse, 0);
@@ -219,9 +278,24 @@ internal unsafe struct Magazine
     private static bool FreeOwned(Magazine* m, SlabHeader* s, void* p)
     {
         int index = SlabHeader.IndexOf(s, (nuint)p - (nuint)s->Base);
+        if (index < 0 || s->Owner != (int)(uint)m->HeadTag)
+            return false;
+        int cls = s->Class;
+        bool current = s == Current(m)[cls];
         // Emptying a slab other than the current one is the checked path's: it gives the slab back.
-        return index >= 0 && s->Owner == (int)(uint)m->HeadTag && (s->Used > 1 || s == Current(m)[s->Class])
-            && SlabHeader.ReturnObject(s, index);
+        if (!(current || s->Used > 1) || !SlabHeader.ReturnObject(s, index))
+            return false;
+        if (current)
+        {
+            nuint* line = Reuse(m, cls);
+            nuint n = line[0];
+            if (n < ReuseDepth)
+            {
+                line[n + 1] = (nuint)p;
+                line[0] = n + 1;
+            }
+        }
+        return true;
     }
 }
 

@@ -63,6 +63,11 @@ internal sealed unsafe class OwnedSlabs
         SlabHeader** current = Magazine.Current(m);
         for (int cls = 0; cls < SizeClasses.Count; cls++)
         {
+            // Validate drains every magazine first: a reuse line that names anything but free objects of its
+            // current slab is counted here, and Validate reports it.
+            if (!Magazine.ReuseIntact(m, cls))
+                Interlocked.Increment(ref _brokenReuseLines);
+            Magazine.ClearReuse(m, cls);
             SlabHeader* s = current[cls];
             if (s != null)
             {
@@ -74,6 +79,11 @@ internal sealed unsafe class OwnedSlabs
         }
         return released;
     }
+
+    private int _brokenReuseLines;
+
+    /// <summary>Reuse lines found unsound by drains so far (0 in a sound arena; see <see cref="Magazine.ReuseIntact"/>).</summary>
+    public int BrokenReuseLines => Volatile.Read(ref _brokenReuseLines);
 
     /// <summary>Whether the magazine owns any slab (a racy look at the heads only, safe while the owner runs).</summary>
     public static bool OwnsAny(Magazine* m)
@@ -93,6 +103,7 @@ internal sealed unsafe class OwnedSlabs
         {
             Magazine.Current(m)[cls] = null;
             Magazine.Owned(m)[cls] = 0;
+            Magazine.ClearReuse(m, cls);
         }
         m->Slabs = null;
         m->Recent = SlabHeader.Nowhere;

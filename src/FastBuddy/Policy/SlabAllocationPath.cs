@@ -52,6 +52,8 @@ internal sealed unsafe class SlabAllocationPath
     {
         SlabHeader** current = Magazine.Current(m) + cache.Class;
         SlabHeader* s = *current;
+        // The bitmap pops below may take objects the reuse line names (they are free there too): forget them first.
+        Magazine.ClearReuse(m, cache.Class);
         if (s != null)
         {
             // Step 2: the rest of the current slab past its cursor word, then what other threads freed into it.

@@ -91,6 +91,19 @@ internal unsafe struct SlabHeader
     }
 
     /// <summary>
+    /// The owner's take of <paramref name="p"/>, a free object of this slab named by the magazine's reuse line (so
+    /// no range check): clears its bit, counts it in use, returns it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte* Retake(SlabHeader* s, byte* p)
+    {
+        ulong index = BitOperations.RotateRight((ulong)(p - s->Base) * s->Inverse, s->Twos);
+        s->Free[index >> 6] &= ~(1UL << (int)index);
+        s->Used++;
+        return p;
+    }
+
+    /// <summary>
     /// The owner's return of object <paramref name="index"/> (the owner, or the class lock's holder for a slab with
     /// no owner): false, changing nothing, when the object is not in use (free in either bitmap).
     /// </summary>
