@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace FastBuddy.Slab;
 
@@ -26,7 +27,8 @@ internal static class SizeClasses
     public static int Of(nuint bytes)
     {
         nuint s = bytes - 1;
-        return s < TableBytes ? ByEighths[(int)(s >> 3)] : Formula(s);
+        // s < TableBytes bounds the index; the JIT cannot see that through the shift, so no second check here.
+        return s < TableBytes ? Unsafe.Add(ref MemoryMarshal.GetReference(ByEighths), (nint)(s >> 3)) : Formula(s);
     }
 
     /// <summary>The class of bytes - 1 = <paramref name="s"/>: eight 8-byte steps, then eight per doubling (C computes this one, fb__size_class).</summary>
