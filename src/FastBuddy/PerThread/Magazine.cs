@@ -199,6 +199,87 @@ internal unsafe struct Magazine
     }
 
     /// <summary>
+    /// The bulk paths' window: opens it, and says whether the fast zone's order-0 list (<paramref name="list"/>) may
+    /// be used now (no drain asked for, the gate admits order 0). The caller closes the window either way.
+    /// </summary>
+    private static bool OpenOrderZero(Magazine* m, out MagazineList* list)
+    {
+        Volatile.Write(ref m->InUse, 1);
+        list = FastList(m, 0);
+        return Volatile.Read(ref m->DrainRequested) == 0 && *m->Gate > 0;
+    }
+
+    /// <summary>
+    /// The bulk allocation's fast path: fills <paramref name="into"/> with parked order-0 pages of the fast zone,
+    /// latest first, tagged for this owner, when the list holds that many and the gate admits order 0; otherwise
+    /// changes nothing (false) and the caller takes the checked path.
+    /// </summary>
+    public static bool TryPopMany(Magazine* m, Span<nint> into)
+    {
+        bool popped = false;
+        if (OpenOrderZero(m, out MagazineList* list) && list->Count >= into.Length)
+        {
+            int count = list->Count;
+            uint* top = Slots(m) + list->Offset + count - 1;
+            ulong tag = m->HeadTag;
+            for (int i = 0; i < into.Length; i++)
+            {
+                uint page = top[-i];
+                PageDescriptor.TagOf(ref m->Desc[page]) = tag;
+                into[i] = (nint)(m->Base + ((nint)page << m->PageShift));
+            }
+            list->Count = (ushort)(count - into.Length);
+            m->LastError = 0;
+            popped = true;
+        }
+        Volatile.Write(ref m->InUse, 0);
+        return popped;
+    }
+
+    /// <summary>
+    /// The bulk free's fast path: parks every page of <paramref name="pages"/> when each is an allocated order-0
+    /// head of the fast zone that this thread owns (one tag compare each, as <see cref="TryPark"/>), the gate admits
+    /// order 0 and the list has room for all. Otherwise it changes nothing (false: the tags it had set are put
+    /// back) and the caller takes the checked path, which frees all or nothing and reports the first bad entry.
+    /// A page listed twice fails its second compare, since the first one parked it.
+    /// </summary>
+    public static bool TryParkMany(Magazine* m, ReadOnlySpan<nint> pages)
+    {
+        bool parked = false;
+        if (OpenOrderZero(m, out MagazineList* list) && pages.Length <= list->Cap - list->Count)
+        {
+            int count = list->Count;
+            ulong want = m->HeadTag;
+            uint* slots = Slots(m) + list->Offset + count;
+            int i = 0;
+            for (; i < pages.Length; i++)
+            {
+                nuint page = BitOperations.RotateRight((nuint)pages[i] - (nuint)m->Base, m->PageShift);
+                if (page >= m->Pages)
+                    break;
+                ref ulong tag = ref PageDescriptor.TagOf(ref m->Desc[page]);
+                if (tag != want)
+                    break;
+                tag = want | PageDescriptor.ParkedBit;
+                slots[i] = (uint)page;
+            }
+            if (i == pages.Length)
+            {
+                list->Count = (ushort)(count + i);
+                m->Freed += i;
+                parked = true;
+            }
+            else
+            {
+                for (int j = 0; j < i; j++)
+                    PageDescriptor.TagOf(ref m->Desc[slots[j]]) = want;
+            }
+        }
+        Volatile.Write(ref m->InUse, 0);
+        return parked;
+    }
+
+    /// <summary>
     /// The object fast path's pop: the lowest free object of the current slab's cursor word for class
     /// <paramref name="cls"/>, or null (no current slab, that word empty, or a drain asked for). Plain stores only:
     /// the thread owns the slab.

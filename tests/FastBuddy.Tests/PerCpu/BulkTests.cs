@@ -97,6 +97,58 @@ public sealed unsafe class BulkTests
     }
 
     [Fact]
+    public void FreePagesBulk_OfTheThreadsOwnPages_ParksThem_AndAllocPagesBulk_TakesThemBackLatestFirst()
+    {
+        using BuddyArena arena = NewArena();
+        var pages = new nint[16];
+        Assert.Equal(16, arena.AllocPagesBulk(pages, AllocFlags.Atomic));
+        long parked = arena.GetStats().PerCpuPages;
+
+        arena.FreePagesBulk(pages);
+        Assert.Equal(parked + 16, arena.GetStats().PerCpuPages);
+
+        var again = new nint[16];
+        Assert.Equal(16, arena.AllocPagesBulk(again, AllocFlags.Atomic));
+        Assert.Equal(pages.Reverse(), again);
+        Assert.Equal(parked, arena.GetStats().PerCpuPages);
+        Assert.Equal(FastBuddyStatus.Ok, BuddyArena.LastError);
+        arena.FreePagesBulk(again);
+        arena.Validate();
+    }
+
+    [Fact]
+    public void FreePagesBulk_RejectedAtItsLastEntry_LeavesEveryEarlierPageAllocatedToItsThread()
+    {
+        using BuddyArena arena = NewArena();
+        var pages = new nint[32];
+        arena.AllocPagesBulk(pages, AllocFlags.Atomic);
+        nint[] bad = [.. pages, pages[0] + 8]; // the pages would all park; the interior pointer at the end undoes that
+
+        Assert.Equal(FastBuddyStatus.NotABlock, Assert.Throws<FastBuddyException>(() => arena.FreePagesBulk(bad)).Status);
+
+        foreach (nint p in pages) // each is still a live order-0 page of this thread: a single free takes it
+            arena.FreePages((void*)p, 0);
+        arena.Validate();
+        Assert.Equal(arena.GetStats().TotalPages, arena.GetStats().FreePages);
+    }
+
+    [Fact]
+    public void FreePagesBulk_OfPagesAnotherThreadAllocated_FreesThemAll()
+    {
+        using BuddyArena arena = NewArena();
+        var pages = new nint[24];
+        var other = new Thread(() => arena.AllocPagesBulk(pages, AllocFlags.Atomic));
+        other.Start();
+        other.Join();
+
+        arena.FreePagesBulk(pages); // not this thread's: the checked path claims each
+
+        Assert.Equal(FastBuddyStatus.DoubleFree, Assert.Throws<FastBuddyException>(() => arena.FreePages((void*)pages[5], 0)).Status);
+        arena.Validate();
+        Assert.Equal(arena.GetStats().TotalPages, arena.GetStats().FreePages);
+    }
+
+    [Fact]
     public void FreePagesBulk_OfNothing_DoesNothing()
     {
         using BuddyArena arena = NewArena();
