@@ -615,13 +615,19 @@ static inline int fb__free_pages_inline(fb_arena* arena, void* block, uint32_t o
     return fb__free_pages_slow(arena, block, order);
 }
 
-/* The object at p of slab s: its index, or -1 when no object starts there. */
-static inline int64_t fb__object_index(const fb__slab* s, const void* p)
+/* The multiply and rotate of fb__object_index, unchecked: the index of p when an object starts there. */
+static inline uint64_t fb__object_quotient(const fb__slab* s, const void* p)
 {
     uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)s->base);
     unsigned k = s->twos;
     uint64_t q = offset * s->inverse;
-    uint64_t index = (q >> k) | (q << ((64u - k) & 63u));
+    return (q >> k) | (q << ((64u - k) & 63u));
+}
+
+/* The object at p of slab s: its index, or -1 when no object starts there. */
+static inline int64_t fb__object_index(const fb__slab* s, const void* p)
+{
+    uint64_t index = fb__object_quotient(s, p);
     return index < s->objects ? (int64_t)index : -1;
 }
 
@@ -641,9 +647,7 @@ static inline void* fb__alloc_inline(fb_arena* arena, size_t bytes, uint32_t fla
                 /* The latest object of the reuse line (free in the bitmap too): no wait for the word a free wrote. */
                 uint8_t* p = (uint8_t*)line[n];
                 line[0] = n - 1;
-                uint64_t q = (uint64_t)(p - s->base) * s->inverse;
-                unsigned k = s->twos;
-                uint64_t index = (q >> k) | (q << ((64u - k) & 63u));
+                uint64_t index = fb__object_quotient(s, p);
                 uint64_t* word = &s->free[index >> 6];
                 __atomic_store_n(word, __atomic_load_n(word, __ATOMIC_RELAXED) & ~((uint64_t)1 << (index & 63)), __ATOMIC_RELAXED);
                 s->used++;

@@ -19,8 +19,8 @@ namespace FastBuddy.PerThread;
 /// descriptors, gate and size, and the freed counter. The second holds the arena's slab table. Then comes the
 /// object part: the thread's current slab per size class (the object fast paths read one entry) and the head of
 /// its list of other owned slabs per class, then one 64-byte reuse line per class (<see cref="Reuse"/>: the
-/// current slab's objects this thread freed last, which the next allocations take first). The page lists follow, the fast zone's first, one
-/// <see cref="MagazineList"/> per order; then one <see cref="MagazineTally"/> per zone; then the slots (page
+/// current slab's objects this thread freed last, which the next allocations take first). The page lists follow,
+/// the fast zone's first, one <see cref="MagazineList"/> per order; then one <see cref="MagazineTally"/> per zone; then the slots (page
 /// indices), each list owning a contiguous run of them.
 /// </para>
 /// <para>
@@ -46,7 +46,7 @@ internal unsafe struct Magazine
     public const int ReuseDepth = 7;
 
     /// <summary>The object part: a current slab pointer and an owned-list head per size class, then a reuse line (64 bytes) per class.</summary>
-    public const int ObjectBytes = SizeClasses.Count * (8 + 4) + SizeClasses.Count * 64;
+    public const int ObjectBytes = ReuseStart - HeaderBytes + SizeClasses.Count * 64;
 
     /// <summary>Identifies the arena (its C handle, or a key of its own for C#-only arenas); 0 once it is gone.</summary>
     [FieldOffset(0)] public ulong ArenaKey;

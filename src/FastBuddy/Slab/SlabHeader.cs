@@ -74,9 +74,13 @@ internal unsafe struct SlabHeader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexOf(SlabHeader* s, nuint offset)
     {
-        ulong index = BitOperations.RotateRight((ulong)offset * s->Inverse, s->Twos);
+        ulong index = Quotient(s, offset);
         return index < s->Objects ? (int)index : -1;
     }
+
+    /// <summary>The multiply and rotate of <see cref="IndexOf"/>, unchecked: the index when an object starts at <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Quotient(SlabHeader* s, nuint offset) => BitOperations.RotateRight((ulong)offset * s->Inverse, s->Twos);
 
     /// <summary>
     /// The owner's take of the lowest object of word <paramref name="w"/>, whose free bits are
@@ -97,7 +101,7 @@ internal unsafe struct SlabHeader
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* Retake(SlabHeader* s, byte* p)
     {
-        ulong index = BitOperations.RotateRight((ulong)(p - s->Base) * s->Inverse, s->Twos);
+        ulong index = Quotient(s, (nuint)(p - s->Base));
         s->Free[index >> 6] &= ~(1UL << (int)index);
         s->Used++;
         return p;
