@@ -575,23 +575,28 @@ static inline void* fb__alloc_pages_inline(fb_arena* arena, uint32_t order, uint
     return fb__alloc_pages_slow(arena, order, flags);
 }
 
-/* Parks a block this thread owns (tag "allocated head of this order, ours") while the gate admits its order. */
+/* Inside the window, no drain asked for: parks a block this thread owns (tag "allocated head of this order,
+   ours") while the gate admits its order and its list has room. 0 changes nothing. */
+static inline int fb__park_owned(fb_magazine* m, uint64_t page, uint32_t order)
+{
+    if (order >= (uint32_t)*m->gate)
+        return 0;
+    uint64_t want = m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS;
+    fb_magazine_list* list = fb__list(m, order);
+    uint32_t n = list->count;
+    if (__atomic_load_n(&m->desc[page].tag, __ATOMIC_RELAXED) != want || n >= list->cap)
+        return 0;
+    ((uint32_t*)m)[list->offset + n] = (uint32_t)page;
+    list->count = (uint16_t)(n + 1);
+    __atomic_store_n(&m->desc[page].tag, want | FB__PARKED_BIT, __ATOMIC_RELAXED);
+    m->freed++;
+    return 1;
+}
+
 static inline int fb__park(fb_magazine* m, uint64_t page, uint32_t order)
 {
-    int parked = 0;
     fb__enter(m);
-    if (__atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && order < (uint32_t)*m->gate) {
-        uint64_t want = m->head_tag | (uint64_t)order << FB__TAG_ORDER_BITS;
-        fb_magazine_list* list = fb__list(m, order);
-        uint32_t n = list->count;
-        if (__atomic_load_n(&m->desc[page].tag, __ATOMIC_RELAXED) == want && n < list->cap) {
-            ((uint32_t*)m)[list->offset + n] = (uint32_t)page;
-            list->count = (uint16_t)(n + 1);
-            __atomic_store_n(&m->desc[page].tag, want | FB__PARKED_BIT, __ATOMIC_RELAXED);
-            m->freed++;
-            parked = 1;
-        }
-    }
+    int parked = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && fb__park_owned(m, page, order);
     fb__exit(m);
     return parked;
 }
@@ -702,49 +707,41 @@ static inline int fb__free_owned(fb_magazine* m, fb__slab* s, const void* p)
     return 1;
 }
 
-/* Frees an object of slab id (a slab page's desc.next) this thread owns, and makes the slab recent. */
-static inline int fb__free_object(fb_magazine* m, int32_t id, const void* p)
+/* Inside the window: a free through p's page descriptor, as an object of a slab this thread owns (which becomes
+   recent) or as a block to park. The table is read only after the drain word: fb_arena_destroy nulls it before it
+   lowers that word. */
+static inline int fb__free_by_descriptor(fb_magazine* m, const void* p)
 {
-    int freed = 0;
-    fb__enter(m);
-    /* The table is read only after the drain word: fb_arena_destroy nulls it before it lowers that word. */
-    fb__slab* s = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && m->slabs != NULL ? m->slabs + id : NULL;
-    if (s != NULL && fb__free_owned(m, s, p)) {
-        m->recent = s;
-        freed = 1;
-    }
-    fb__exit(m);
-    return freed;
+    uint64_t offset = (uint64_t)((uintptr_t)p - (uintptr_t)m->base);
+    uint64_t page = offset >> m->page_shift;
+    if (page >= m->pages)
+        return 0;
+    fb_page_desc* d = &m->desc[page];
+    uint64_t tag = __atomic_load_n(&d->tag, __ATOMIC_RELAXED);
+    if ((tag & FB__SLAB_BIT) == 0)
+        return (offset & (((uint64_t)1 << m->page_shift) - 1)) == 0
+            && fb__park_owned(m, page, (uint32_t)(tag >> FB__TAG_ORDER_BITS) & 0xFFu);
+    fb__slab* s = m->slabs != NULL ? m->slabs + d->next : NULL;
+    if (s == NULL || !fb__free_owned(m, s, p))
+        return 0;
+    m->recent = s;
+    return 1;
 }
 
-/* The first try of a free: the recent slab, without a descriptor or table load (the index check rejects any
-   pointer outside that slab, and the owner is checked again, so a slab that changed hands is a miss). */
-static inline int fb__free_recent(fb_magazine* m, const void* p)
-{
-    fb__enter(m);
-    /* recent is read only after the drain word: fb_arena_destroy points it at an empty header before it lowers that word. */
-    int freed = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0 && fb__free_owned(m, m->recent, p);
-    fb__exit(m);
-    return freed;
-}
-
+/* A free in one window: first the recent slab, without a descriptor or table load (the index check rejects any
+   pointer outside that slab, and the owner is checked again, so a slab that changed hands is a miss; recent is
+   read only after the drain word, since fb_arena_destroy points it at an empty header before it lowers that
+   word), then the page's descriptor. */
 static inline int fb__free_inline(fb_arena* arena, void* p)
 {
     fb_magazine* m = fb__tls;
     if (__builtin_expect(m != NULL && m->arena_key == (uint64_t)(uintptr_t)arena, 1)) {
-        if (fb__free_recent(m, p))
+        fb__enter(m);
+        int freed = __atomic_load_n(&m->drain_requested, __ATOMIC_ACQUIRE) == 0
+            && (fb__free_owned(m, m->recent, p) || fb__free_by_descriptor(m, p));
+        fb__exit(m);
+        if (freed)
             return FB_OK;
-        uint64_t page = (uint64_t)((uintptr_t)p - (uintptr_t)m->base) >> m->page_shift;
-        if (page < m->pages) {
-            fb_page_desc* d = &m->desc[page];
-            uint64_t tag = __atomic_load_n(&d->tag, __ATOMIC_RELAXED);
-            if ((tag & FB__SLAB_BIT) != 0) {
-                if (fb__free_object(m, d->next, p))
-                    return FB_OK;
-            } else if (fb__block_page(m, p) == page && fb__park(m, page, (uint32_t)(tag >> FB__TAG_ORDER_BITS) & 0xFFu)) {
-                return FB_OK;
-            }
-        }
     }
     return fb__free_slow(arena, p);
 }

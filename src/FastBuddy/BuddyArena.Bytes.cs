@@ -204,23 +204,10 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// The free fast path on magazine <paramref name="m"/> (this thread's, of some arena): the recent slab, then the
-    /// page's descriptor (an object of an owned slab, or a block to park). False changes nothing.
+    /// page's descriptor (an object of an owned slab, or a block to park), all in one window. False changes nothing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryFreeFast(Magazine* m, void* p)
-    {
-        if (m->ArenaKey != _key)
-            return false;
-        if (Magazine.TryFreeRecent(m, p))
-            return true;
-        nuint page = ((nuint)p - (nuint)m->Base) >> m->PageShift;
-        if (page >= m->Pages)
-            return false;
-        ref PageDescriptor d = ref m->Desc[page];
-        return (PageDescriptor.TagOf(ref d) & PageDescriptor.SlabBit) != 0
-            ? Magazine.TryFreeObject(m, d.Next, p)
-            : Magazine.TryPark(m, p, d.Order);
-    }
+    internal bool TryFreeFast(Magazine* m, void* p) => m->ArenaKey == _key && Magazine.TryFree(m, p);
 
     /// <summary>Everything but the free fast path (also a <see cref="ThreadHandle"/>'s miss).</summary>
     internal void FreeChecked(void* p)

@@ -78,6 +78,8 @@ public sealed unsafe partial class BuddyArena
     internal bool TryParkBlock(Magazine* m, void* block, int order) => m->ArenaKey == _key && Magazine.TryPark(m, block, order);
 
     /// <summary>Everything but the page free fast path (also a <see cref="ThreadHandle"/>'s miss).</summary>
+    /// <remarks>Never inlined: its frame would otherwise be set up on every fast free.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal void FreePagesChecked(void* block, int order)
     {
         ThrowIfDisposed();

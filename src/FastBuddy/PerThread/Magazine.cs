@@ -178,24 +178,32 @@ internal unsafe struct Magazine
         if (page >= m->Pages)
             return false;
         Volatile.Write(ref m->InUse, 1);
-        bool parked = false;
-        if (Volatile.Read(ref m->DrainRequested) == 0 && (uint)order < (uint)*m->Gate)
-        {
-            ulong want = m->HeadTag | (ulong)(uint)order << PageDescriptor.OrderShift;
-            ref ulong tag = ref PageDescriptor.TagOf(ref m->Desc[page]);
-            MagazineList* list = FastList(m, order);
-            int n = list->Count;
-            if (tag == want && n < list->Cap)
-            {
-                Slots(m)[list->Offset + (uint)n] = (uint)page;
-                list->Count = (ushort)(n + 1);
-                tag = want | PageDescriptor.ParkedBit;
-                m->Freed++;
-                parked = true;
-            }
-        }
+        bool parked = Volatile.Read(ref m->DrainRequested) == 0 && ParkOwned(m, page, order);
         Volatile.Write(ref m->InUse, 0);
         return parked;
+    }
+
+    /// <summary>
+    /// Inside the window, no drain asked for: parks page <paramref name="page"/> of the fast zone when it is an
+    /// allocated head of <paramref name="order"/> that this thread owns, the gate admits that order and its list
+    /// has room. False changes nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool ParkOwned(Magazine* m, nuint page, int order)
+    {
+        if ((uint)order >= (uint)*m->Gate)
+            return false;
+        ulong want = m->HeadTag | (ulong)(uint)order << PageDescriptor.OrderShift;
+        ref ulong tag = ref PageDescriptor.TagOf(ref m->Desc[page]);
+        MagazineList* list = FastList(m, order);
+        int n = list->Count;
+        if (tag != want || n >= list->Cap)
+            return false;
+        Slots(m)[list->Offset + (uint)n] = (uint)page;
+        list->Count = (ushort)(n + 1);
+        tag = want | PageDescriptor.ParkedBit;
+        m->Freed++;
+        return true;
     }
 
     /// <summary>
@@ -318,40 +326,39 @@ internal unsafe struct Magazine
     }
 
     /// <summary>
-    /// The object fast path's free through the slab table: when <paramref name="p"/> is an object in use of slab
-    /// <paramref name="id"/> and this thread owns the slab, frees it with plain stores (unless that empties a slab
-    /// other than the current one, which the checked path gives back) and makes the slab <see cref="Recent"/>.
-    /// False changes nothing.
+    /// The byte API's free fast path, in one window: <paramref name="p"/> as an object in use of the
+    /// <see cref="Recent"/> slab (no descriptor or table load: the object index check alone rejects any pointer
+    /// outside that slab), else by its page's descriptor as an object in use of a slab this thread owns (which
+    /// becomes <see cref="Recent"/>) or as a block to park. Plain stores only. False changes nothing: the caller
+    /// takes the checked path (which also gives back a slab other than the current one that the free would empty).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool TryFreeObject(Magazine* m, int id, void* p)
+    public static bool TryFree(Magazine* m, void* p)
     {
         Volatile.Write(ref m->InUse, 1);
-        bool freed = false;
-        // The table is read only after the drain word: the arena's Quiesce nulls it before it lowers that word.
-        SlabHeader* s = Volatile.Read(ref m->DrainRequested) == 0 && m->Slabs != null ? m->Slabs + id : null;
-        if (s != null && FreeOwned(m, s, p))
-        {
-            m->Recent = s;
-            freed = true;
-        }
+        // Recent, the table and the descriptors are read only after the drain word: Quiesce points Recent at
+        // Nowhere and nulls the table before it lowers that word.
+        bool freed = Volatile.Read(ref m->DrainRequested) == 0 && (FreeOwned(m, m->Recent, p) || FreeByDescriptor(m, p));
         Volatile.Write(ref m->InUse, 0);
         return freed;
     }
 
-    /// <summary>
-    /// The object fast path's first try: frees <paramref name="p"/> into the <see cref="Recent"/> slab when it is an
-    /// object in use there and this thread still owns the slab. No descriptor or table load: the object index
-    /// check alone rejects any pointer outside that slab. False changes nothing.
-    /// </summary>
+    /// <summary>Inside the window: <see cref="TryFree"/> through the page descriptor of <paramref name="p"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool TryFreeRecent(Magazine* m, void* p)
+    private static bool FreeByDescriptor(Magazine* m, void* p)
     {
-        Volatile.Write(ref m->InUse, 1);
-        // Recent is read only after the drain word: Quiesce points it at Nowhere before it lowers that word.
-        bool freed = Volatile.Read(ref m->DrainRequested) == 0 && FreeOwned(m, m->Recent, p);
-        Volatile.Write(ref m->InUse, 0);
-        return freed;
+        nuint offset = (nuint)p - (nuint)m->Base;
+        nuint page = offset >> m->PageShift;
+        if (page >= m->Pages)
+            return false;
+        ref PageDescriptor d = ref m->Desc[page];
+        if ((PageDescriptor.TagOf(ref d) & PageDescriptor.SlabBit) == 0)
+            return (offset & (((nuint)1 << m->PageShift) - 1)) == 0 && ParkOwned(m, page, d.Order);
+        SlabHeader* s = m->Slabs != null ? m->Slabs + d.Next : null;
+        if (s == null || !FreeOwned(m, s, p))
+            return false;
+        m->Recent = s;
+        return true;
     }
 
     /// <summary>Inside the window: frees <paramref name="p"/> into slab <paramref name="s"/> if it is an object in use there and the slab is ours.</summary>

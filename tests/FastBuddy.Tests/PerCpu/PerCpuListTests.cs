@@ -33,6 +33,29 @@ public sealed unsafe class PerCpuListTests
     }
 
     [Fact]
+    public void ABlockFreedThroughFree_IsParked_AfterAnObjectFreeMissedItsRecentSlab()
+    {
+        using BuddyArena arena = NewArena();
+        void* obj = arena.Alloc(48);
+        arena.Free(obj); // the object's slab is now the thread's recent one
+        // Past the slab classes: a block of whole pages (order 4 at the defaults).
+        nuint bytes = (nuint)arena.SmallMax * 2;
+        int order = System.Numerics.BitOperations.Log2(bytes / (nuint)arena.PageSize);
+        byte* block = (byte*)arena.Alloc(bytes);
+        long parkedBefore = arena.GetStats().PerCpuPages;
+        long freeBefore = arena.GetStats().FreePages;
+
+        arena.Free(block);
+
+        ArenaStats after = arena.GetStats();
+        Assert.Equal(parkedBefore + (1L << order), after.PerCpuPages);
+        Assert.Equal(freeBefore, after.FreePages);
+        Assert.Equal((nint)block, (nint)arena.AllocPages(order, AllocFlags.Atomic));
+        arena.FreePages(block, order);
+        arena.Validate();
+    }
+
+    [Fact]
     public void FirstAllocation_RefillsOneBatch_AndKeepsTheRestParked()
     {
         using BuddyArena arena = NewArena(perCpuPages: 64, batch: 16);
