@@ -441,7 +441,9 @@ enum fb__layout_field {
 #define FB__CLASSES 80
 #define FB__SMALL_MAX 32768u
 #define FB__REUSE_DEPTH 7u
-#define FB__OBJECT_BYTES (FB__CLASSES * (8 + 4 + 64))
+/* After the header: a current slab pointer and an owned-list head per class, then a 64-byte reuse line per class. */
+#define FB__REUSE_START (FB__CLASSES * (8 + 4))
+#define FB__OBJECT_BYTES (FB__REUSE_START + FB__CLASSES * 64)
 
 /* The library's side of the inline path (not for direct use). */
 int fb__arena_create_layout(const fb_options* options, fb_arena** out, uint32_t layout_version,
@@ -533,7 +535,7 @@ static inline fb__slab** fb__current(fb_magazine* m)
 /* The reuse line of class cls: word 0 the count n, words 1..n free objects of the current slab, the latest at n. */
 static inline uintptr_t* fb__reuse(fb_magazine* m, uint32_t cls)
 {
-    return (uintptr_t*)((uint8_t*)(m + 1) + FB__CLASSES * (8 + 4)) + ((size_t)cls << 3);
+    return (uintptr_t*)((uint8_t*)(m + 1) + FB__REUSE_START) + ((size_t)cls << 3);
 }
 
 static inline fb_magazine_list* fb__list(fb_magazine* m, uint32_t order)
@@ -636,6 +638,16 @@ static inline int64_t fb__object_index(const fb__slab* s, const void* p)
     return index < s->objects ? (int64_t)index : -1;
 }
 
+/* The owner's take of p, a free object of slab s named by the reuse line (so no range check): its bit cleared,
+   counted in use (the library's SlabHeader.Retake). */
+static inline void fb__retake(fb__slab* s, const void* p)
+{
+    uint64_t index = fb__object_quotient(s, p);
+    uint64_t* word = &s->free[index >> 6];
+    __atomic_store_n(word, __atomic_load_n(word, __ATOMIC_RELAXED) & ~((uint64_t)1 << (index & 63)), __ATOMIC_RELAXED);
+    s->used++;
+}
+
 static inline void* fb__alloc_inline(fb_arena* arena, size_t bytes, uint32_t flags)
 {
     fb_magazine* m = fb__tls;
@@ -650,12 +662,9 @@ static inline void* fb__alloc_inline(fb_arena* arena, size_t bytes, uint32_t fla
             uintptr_t n = line[0];
             if (n != 0) {
                 /* The latest object of the reuse line (free in the bitmap too): no wait for the word a free wrote. */
-                uint8_t* p = (uint8_t*)line[n];
+                void* p = (void*)line[n];
                 line[0] = n - 1;
-                uint64_t index = fb__object_quotient(s, p);
-                uint64_t* word = &s->free[index >> 6];
-                __atomic_store_n(word, __atomic_load_n(word, __ATOMIC_RELAXED) & ~((uint64_t)1 << (index & 63)), __ATOMIC_RELAXED);
-                s->used++;
+                fb__retake(s, p);
                 m->last_error = 0;
                 fb__exit(m);
                 return p;

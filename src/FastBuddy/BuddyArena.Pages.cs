@@ -92,8 +92,8 @@ public sealed unsafe partial class BuddyArena
     /// <summary>
     /// Allocates <c>pages.Length</c> order-0 pages at once into <paramref name="pages"/>: the thread's parked pages
     /// (all of them in one pass without a call when the thread's magazine holds that many), then whole blocks cut
-    /// into pages with one zone-lock round trip per zone. Returns how many were allocated: fewer than asked only when the policy refuses the rest (see <see cref="LastError"/>); the entries past the
-    /// count are left untouched.
+    /// into pages with one zone-lock round trip per zone. Returns how many were allocated: fewer than asked only
+    /// when the policy refuses the rest (see <see cref="LastError"/>); the entries past the count are left untouched.
     /// </summary>
     public int AllocPagesBulk(Span<nint> pages, AllocFlags flags = AllocFlags.Kernel)
     {
@@ -116,8 +116,9 @@ public sealed unsafe partial class BuddyArena
 
     /// <summary>
     /// Frees order-0 pages at once: into the calling thread's magazine while it has room (in one pass without a call
-    /// when every page is the thread's own and all fit), the rest with one lock round trip per zone. All or nothing: if any entry is not a live order-0 page (or appears twice), nothing is
-    /// freed and the first bad entry's status is thrown.
+    /// when every page is the thread's own and all fit), the rest with one lock round trip per zone. All or
+    /// nothing: if any entry is not a live order-0 page (or appears twice), nothing is freed and the first bad
+    /// entry's status is thrown.
     /// </summary>
     public void FreePagesBulk(ReadOnlySpan<nint> pages)
     {

@@ -20,8 +20,8 @@ namespace FastBuddy.PerThread;
 /// object part: the thread's current slab per size class (the object fast paths read one entry) and the head of
 /// its list of other owned slabs per class, then one 64-byte reuse line per class (<see cref="Reuse"/>: the
 /// current slab's objects this thread freed last, which the next allocations take first). The page lists follow,
-/// the fast zone's first, one <see cref="MagazineList"/> per order; then one <see cref="MagazineTally"/> per zone; then the slots (page
-/// indices), each list owning a contiguous run of them.
+/// the fast zone's first, one <see cref="MagazineList"/> per order; then one <see cref="MagazineTally"/> per zone;
+/// then the slots (page indices), each list owning a contiguous run of them.
 /// </para>
 /// <para>
 /// Only the owner thread pops and parks, with plain loads and stores, inside <see cref="InUse"/>; another thread
