@@ -56,6 +56,40 @@ public sealed unsafe class PerCpuListTests
     }
 
     [Fact]
+    public void AThreadThatDidNotBindLast_StillParksInAndPopsFromItsOwnMagazine()
+    {
+        using BuddyArena arena = NewArena();
+        void* mine = arena.AllocPages(0, AllocFlags.Atomic); // this thread binds first
+        nint theirs = 0;
+        using var bound = new ManualResetEventSlim();
+        using var finish = new ManualResetEventSlim();
+        var other = new Thread(() =>
+        {
+            // Binds last, so the process-wide guess of the current magazine is this thread's from now on.
+            arena.FreePages(arena.AllocPages(0, AllocFlags.Atomic), 0);
+            bound.Set();
+            finish.Wait();
+            theirs = (nint)arena.AllocPages(0, AllocFlags.Atomic);
+        });
+        other.Start();
+        bound.Wait();
+
+        arena.FreePages(mine, 0);
+        finish.Set();
+        other.Join(); // the other thread allocates after the free
+        void* again = arena.AllocPages(0, AllocFlags.Atomic);
+
+        Assert.Equal((nint)mine, (nint)again);    // parked in this thread's list and popped from it
+        Assert.NotEqual((nint)mine, theirs);      // never seen by the other thread's list
+        arena.FreePages(again, 0);
+        arena.FreePages((void*)theirs, 0);
+        ArenaStats s = arena.GetStats();
+        Assert.Equal(s.Allocations, s.Frees);
+        AssertAccounted(arena, 0);
+        arena.Validate();
+    }
+
+    [Fact]
     public void FirstAllocation_RefillsOneBatch_AndKeepsTheRestParked()
     {
         using BuddyArena arena = NewArena(perCpuPages: 64, batch: 16);
