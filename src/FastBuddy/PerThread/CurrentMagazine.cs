@@ -25,7 +25,7 @@ internal static unsafe class CurrentMagazine
     [ThreadStatic] private static nint t_magazine; // a Magazine*, as nint so that it can be read volatile
 
     /// <summary>Guess slots: one per 64 KiB of stack address, modulo 32 MiB.</summary>
-    public const int GuessSlots = 512;
+    private const int GuessSlots = 512;
 
     private const int GranuleShift = 16;
 

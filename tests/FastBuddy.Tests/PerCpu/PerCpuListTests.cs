@@ -56,11 +56,39 @@ public sealed unsafe class PerCpuListTests
     }
 
     /// <summary>
-    /// This thread freed <paramref name="mine"/> and then allocated <paramref name="again"/>, the other thread
-    /// allocated <paramref name="theirs"/> in between: the block went to this thread's list only. Frees both, checks the books.
+    /// The two-thread scenario of the guess tests: this thread binds and allocates a block, another thread binds
+    /// last; <paramref name="beforeFree"/> runs on this thread with the other thread's magazine; this thread frees its
+    /// block, the other thread allocates, this thread allocates again. The block must have gone to this thread's
+    /// list only. Frees both, checks the books.
     /// </summary>
-    private static void AssertParkedInOwnList(BuddyArena arena, void* mine, void* again, nint theirs)
+    private static void FreeAndReallocateBesideAnotherThread(Action<nint> beforeFree)
     {
+        using BuddyArena arena = NewArena();
+        void* mine = arena.AllocPages(0, AllocFlags.Atomic); // this thread binds first
+        nint theirMagazine = 0;
+        nint theirs = 0;
+        using var bound = new ManualResetEventSlim();
+        using var finish = new ManualResetEventSlim();
+        var other = new Thread(() =>
+        {
+            // Binds last, so the first guess (the last switch's) is this thread's from now on; the other thread
+            // finds its own in the table of stack slots.
+            arena.FreePages(arena.AllocPages(0, AllocFlags.Atomic), 0);
+            theirMagazine = (nint)PerThread.CurrentMagazine.Value;
+            bound.Set();
+            finish.Wait();
+            theirs = (nint)arena.AllocPages(0, AllocFlags.Atomic);
+        });
+        other.Start();
+        bound.Wait();
+
+        Assert.NotEqual(0, theirMagazine);
+        beforeFree(theirMagazine);
+        arena.FreePages(mine, 0);
+        finish.Set();
+        other.Join(); // the other thread allocates after the free
+        void* again = arena.AllocPages(0, AllocFlags.Atomic);
+
         Assert.Equal((nint)mine, (nint)again);    // parked in this thread's list and popped from it
         Assert.NotEqual((nint)mine, theirs);      // never seen by the other thread's list
         arena.FreePages(again, 0);
@@ -73,62 +101,14 @@ public sealed unsafe class PerCpuListTests
 
     [Fact]
     public void AThreadThatDidNotBindLast_StillParksInAndPopsFromItsOwnMagazine()
-    {
-        using BuddyArena arena = NewArena();
-        void* mine = arena.AllocPages(0, AllocFlags.Atomic); // this thread binds first
-        nint theirs = 0;
-        using var bound = new ManualResetEventSlim();
-        using var finish = new ManualResetEventSlim();
-        var other = new Thread(() =>
-        {
-            // Binds last, so the first guess (the last switch's) is this thread's from now on; the other thread
-            // finds its own in the table of stack slots.
-            arena.FreePages(arena.AllocPages(0, AllocFlags.Atomic), 0);
-            bound.Set();
-            finish.Wait();
-            theirs = (nint)arena.AllocPages(0, AllocFlags.Atomic);
-        });
-        other.Start();
-        bound.Wait();
-
-        arena.FreePages(mine, 0);
-        finish.Set();
-        other.Join(); // the other thread allocates after the free
-        void* again = arena.AllocPages(0, AllocFlags.Atomic);
-
-        AssertParkedInOwnList(arena, mine, again, theirs);
-    }
+        => FreeAndReallocateBesideAnotherThread(_ => { });
 
     [Fact]
     public void AThreadWhoseGuessesNameAnotherThreadsMagazine_StillParksInAndPopsFromItsOwn()
     {
-        using BuddyArena arena = NewArena();
-        void* mine = arena.AllocPages(0, AllocFlags.Atomic); // binds this thread
-        nint theirMagazine = 0;
-        nint theirs = 0;
-        using var bound = new ManualResetEventSlim();
-        using var finish = new ManualResetEventSlim();
-        var other = new Thread(() =>
-        {
-            arena.FreePages(arena.AllocPages(0, AllocFlags.Atomic), 0);
-            theirMagazine = (nint)PerThread.CurrentMagazine.Value;
-            bound.Set();
-            finish.Wait();
-            theirs = (nint)arena.AllocPages(0, AllocFlags.Atomic);
-        });
-        other.Start();
-        bound.Wait();
-
-        // Both of this thread's guesses now name the other thread's magazine, as a colliding stack's switch would.
-        PerThread.CurrentMagazine.PlantGuess((PerThread.Magazine*)theirMagazine);
-        arena.FreePages(mine, 0);
-        finish.Set();
-        other.Join(); // the other thread allocates after the free
-        void* again = arena.AllocPages(0, AllocFlags.Atomic);
+        // Both of this thread's guesses name the other thread's magazine, as a colliding stack's switch would.
+        FreeAndReallocateBesideAnotherThread(theirs => PerThread.CurrentMagazine.PlantGuess((PerThread.Magazine*)theirs));
         PerThread.CurrentMagazine.PlantGuess(PerThread.CurrentMagazine.Value);
-
-        Assert.NotEqual(0, theirMagazine);
-        AssertParkedInOwnList(arena, mine, again, theirs);
     }
 
     [Fact]
